@@ -1,0 +1,65 @@
+# HireProof: `make demo` runs the main job locally, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CHECKOV_VENV := .checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: demo test serve bench lint unit workflow browser static checkov clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[local,dev]"
+	$(PY) -m pip install --quiet --no-deps face_recognition==1.3.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m hireproof.demo
+
+serve: $(STAMP)
+	$(PY) -m hireproof.local serve
+
+test: $(STAMP) lint unit workflow browser
+
+lint: $(STAMP) static
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# Template and state machine checks. cfn-lint runs twice: on the SAM template, and on
+# its CloudFormation translation, which alone shows dependency cycles and the values
+# that cfn-lint's SAM schema leaves unchecked (environment variables).
+static: $(STAMP) $(CHECKOV_STAMP)
+	$(PY) scripts/check_asl.py
+	$(VENV)/bin/cfn-lint template.yaml
+	scripts/checkov.sh template.yaml build/template.cfn.json
+	$(VENV)/bin/cfn-lint build/template.cfn.json
+
+checkov: $(CHECKOV_STAMP)
+	scripts/checkov.sh template.yaml build/template.cfn.json
+
+# checkov and aws-sam-translator pin boto3 and pydantic to other versions than the
+# project's, so they live in a virtualenv of their own.
+$(CHECKOV_STAMP): scripts/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/checkov-requirements.txt
+	$(CHECKOV_VENV)/bin/python -m pip check --disable-pip-version-check
+	touch $(CHECKOV_STAMP)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit tests/static -q --disable-socket --allow-unix-socket
+
+workflow: $(STAMP)
+	$(PY) -m pytest tests/workflow -q
+
+browser: $(STAMP)
+	$(PY) -m pytest tests/browser -q
+
+bench: $(STAMP)
+	mkdir -p build
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""boto3 clients and resources, created once per process and reused across invocations."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Adaptive retries absorb throttling inside one invocation; Step Functions retries the rest.
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=5, read_timeout=20)
+
+
+@cache
+def client(service: str) -> Any:
+    """Return a shared boto3 client; the endpoint comes from the standard AWS settings."""
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@cache
+def table(name: str) -> Any:
+    """Return a shared DynamoDB Table resource."""
+    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+
+
+def reset_clients() -> None:
+    """Forget cached clients, for a test or a local stack that changes the endpoint."""
+    client.cache_clear()
+    table.cache_clear()

@@ -1,0 +1,77 @@
+"""The one table that maps HireProof errors to HTTP responses.
+
+Handlers built on Powertools' APIGatewayHttpResolver call `register(app)`; every
+HireProofError then becomes a JSON body `{"error": <class name>, "message": ..., "field": ...}`
+with the status below. Unexpected exceptions become a 500 without a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from hireproof import errors
+
+logger = Logger(child=True)
+
+STATUS_BY_ERROR: dict[type[errors.HireProofError], int] = {
+    errors.InvalidRequestError: 422,
+    errors.UnknownSourceError: 404,
+    errors.PayloadTooLargeError: 413,
+    errors.UnsupportedMediaTypeError: 415,
+    errors.SignatureMissingError: 401,
+    errors.SignatureInvalidError: 401,
+    errors.TimestampOutOfWindowError: 401,
+    errors.InvitationNotFoundError: 401,
+    errors.InvitationExpiredError: 410,
+    errors.InvitationUsedError: 410,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.RetakeRequiredError: 422,
+    errors.AttemptsExhaustedError: 429,
+    errors.TransientError: 503,
+    errors.IdentityProviderError: 502,
+    errors.FulfillmentError: 502,
+    errors.HrDirectoryError: 502,
+    errors.ConfigurationError: 500,
+    errors.VerificationEngineError: 502,
+    errors.MalformedBodyError: 400,
+}
+
+
+def status_for(error: errors.HireProofError) -> int:
+    """Return the HTTP status for an error, walking up its class hierarchy."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_response(error: errors.HireProofError) -> Response[str]:
+    """Build the JSON error response for one HireProof error."""
+    status = status_for(error)
+    body: dict[str, object] = {"error": type(error).__name__, "message": error.message}
+    if error.field:
+        body["field"] = error.field
+    if isinstance(error, errors.RetakeRequiredError):
+        body["retake_reason"] = error.reason
+        body["attempts_left"] = error.attempts_left
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    """Install the error mapping on a Powertools HTTP resolver."""
+
+    @app.exception_handler(errors.HireProofError)  # type: ignore[untyped-decorator]
+    def _handle_known(error: errors.HireProofError) -> Response[str]:
+        logger.info("request rejected", extra={"error": type(error).__name__, "field": error.field})
+        return error_response(error)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _handle_unexpected(error: Exception) -> Response[str]:
+        # The stack trace goes to the log (no request data in it), never to the caller.
+        logger.exception("unexpected error", extra={"error": type(error).__name__})
+        body = json.dumps({"error": "InternalError", "message": "internal error; see the logs"})
+        return Response(status_code=500, content_type="application/json", body=body)
