@@ -34,6 +34,7 @@ STATUS_BY_ERROR: dict[type[errors.HireProofError], int] = {
     errors.TransientError: 503,
     errors.IdentityProviderError: 502,
     errors.FulfillmentError: 502,
+    errors.DeliveryFailedError: 502,
     errors.HrDirectoryError: 502,
     errors.ConfigurationError: 500,
     errors.VerificationEngineError: 502,
