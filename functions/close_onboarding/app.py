@@ -1,0 +1,30 @@
+"""Onboarding end steps "Complete", "Reject Onboarding", "Expire Onboarding" and "Handle System Error"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from hireproof.models import OnboardingState
+from hireproof.onboarding.close import close_onboarding
+
+logger = Logger()
+tracer = Tracer()
+
+
+class CloseInput(BaseModel):
+    onboarding_id: str
+    outcome: OnboardingState
+    error: str | None = None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = CloseInput.model_validate(event)
+    logger.append_keys(onboarding_id=request.onboarding_id, outcome=request.outcome.value)
+
+    return close_onboarding(request.onboarding_id, request.outcome, request.error)
