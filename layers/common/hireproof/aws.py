@@ -13,18 +13,25 @@ _CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeou
 
 
 @cache
+def _session() -> boto3.session.Session:
+    # One session loads each service model once; a session per client would parse it again.
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
     """Return a shared boto3 client; the endpoint comes from the standard AWS settings."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+    return _session().client(service, config=_CONFIG)
 
 
 @cache
 def table(name: str) -> Any:
     """Return a shared DynamoDB Table resource."""
-    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+    return _session().resource("dynamodb", config=_CONFIG).Table(name)
 
 
 def reset_clients() -> None:
     """Forget cached clients, for a test or a local stack that changes the endpoint."""
     client.cache_clear()
     table.cache_clear()
+    _session.cache_clear()

@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from hireproof import audit, aws, events
 from hireproof.config import require_env
@@ -75,20 +74,12 @@ def _cancel_shipment(onboarding_id: str, record: dict[str, Any]) -> bool:
 
 
 def _close_sessions(onboarding_id: str) -> None:
-    """Expire the onboarding's open verification links so they show what to do next."""
-    table = aws.table(require_env("VERIFICATION_TABLE"))
+    """Expire the onboarding's open verification links and delete any evidence they hold."""
+    from hireproof.sessions.models import SessionStatus
+    from hireproof.sessions.store import close
+
     for purpose in (VerificationPurpose.ONBOARDING, VerificationPurpose.DEVICE_RECIPIENT):
-        try:
-            table.update_item(
-                Key={"session_id": session_id_for(onboarding_id, purpose)},
-                UpdateExpression="SET #s = :expired",
-                ConditionExpression="attribute_exists(session_id) AND #s <> :decided",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":expired": "EXPIRED", ":decided": "DECIDED"},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        close(session_id_for(onboarding_id, purpose), SessionStatus.EXPIRED)
 
 
 def _alert_once(onboarding_id: str, action: str, reasons: list[str]) -> None:
