@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
@@ -10,13 +11,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hireproof import http_errors
-from hireproof.errors import InvalidRequestError
+from hireproof.errors import InvalidRequestError, MalformedBodyError
 from hireproof.onboarding import reviews
 
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayHttpResolver()
 http_errors.register(app)
+
+
+EXPECTED_BODY = '{"decision": "approve" or "reject", "reason": "3 to 500 characters"}'
 
 
 class ReviewDecision(BaseModel):
@@ -39,12 +43,16 @@ def list_reviews() -> dict[str, Any]:
 @app.post("/reviews/<onboarding_id>")
 def decide(onboarding_id: str) -> dict[str, Any]:
     try:
-        body = ReviewDecision.model_validate(app.current_event.json_body or {})
+        document = json.loads(app.current_event.decoded_body or "{}")
+    except json.JSONDecodeError as exc:
+        raise MalformedBodyError(f"body is not valid JSON; send {EXPECTED_BODY}", field="body") from exc
+    try:
+        body = ReviewDecision.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidRequestError(
-            f'{field}: {first["msg"]}; send {{"decision": "approve"|"reject", "reason": "..."}}',
+            f'{field}: {first["msg"]}; send {EXPECTED_BODY}',
             field=field,
         ) from exc
 
