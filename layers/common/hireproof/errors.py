@@ -114,3 +114,12 @@ class DeliveryFailedError(HireProofError):
 # ----------------------------------------------------------------- input (appended)
 class MalformedBodyError(HireProofError):
     """A request body is not the JSON document the endpoint expects."""
+
+
+# ----------------------------------------------------------------- external verifier (appended)
+class VerifierStateError(InvalidRequestError):
+    """An external verifier's callback carries an unknown, expired, used or foreign state."""
+
+
+class IdTokenInvalidError(VerificationEngineError):
+    """An external verifier's ID token failed validation; `field` names the failed check."""

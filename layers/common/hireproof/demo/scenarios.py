@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from hireproof.demo.actors import HrSystem, Phone, Reviewer, wait_until
 from hireproof.local import assets
@@ -40,6 +45,44 @@ class ScenarioReport:
 def home_of(employee_id: str) -> dict[str, str]:
     """Return a distinct fictional home address per employee, so addresses are reused only on purpose."""
     return {**HOME, "line1": f"{employee_id} Demo Way"}
+
+
+def document_number_of(employee_id: str) -> str:
+    """Return a distinct specimen card number per employee, so a card is reused only on purpose.
+
+    Reuse detection fails a second onboarding that shows a document number seen before.
+    """
+    return f"D{zlib.crc32(employee_id.encode()) % 10**8:08d}"
+
+
+def card_of(employee_id: str, given: str, family: str, **fields: Any) -> assets.DemoCard:
+    """Return the specimen card one demo hire holds, with the employee's own card number."""
+    return assets.DemoCard(
+        given=given,
+        family=family,
+        date_of_birth=dt.date(1990, 11, 19),
+        document_number=document_number_of(employee_id),
+        **fields,
+    )
+
+
+def selfie_of(employee_id: str) -> bytes:
+    """Return the genuine person's selfie as this employee's phone takes it (JPEG).
+
+    Several demo hires are the same real person, and reuse detection fails an onboarding
+    whose selfie has the exact pixels of another onboarding's. A real camera never takes
+    the same pixels twice, so each employee's selfie is framed a few pixels differently
+    and carries its own sensor noise, seeded by the employee id.
+    """
+    seed = zlib.crc32(employee_id.encode())
+    image = Image.open(io.BytesIO(assets.genuine_selfie())).convert("RGB")
+    inset = 2 + seed % 9
+    pixels = np.asarray(image.crop((inset, 0, image.width - inset, image.height)), dtype=np.float32)
+    noise = np.random.default_rng(seed).normal(0.0, 2.0, pixels.shape)
+    noisy = Image.fromarray((pixels + noise).clip(0, 255).astype(np.uint8), "RGB")
+    buffer = io.BytesIO()
+    noisy.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
 
 
 def hire_body(
@@ -188,13 +231,13 @@ def genuine_hire(demo: Demo, employee_id: str = "E-1001") -> ScenarioReport:
     body = hire_body(employee_id, "Eileen", "Collins", home_address=home_of(employee_id))
     report = ScenarioReport("genuine_hire", onboarding_id=demo.start_hire(body))
 
-    card = assets.DemoCard(given="Eileen", family="Collins", date_of_birth=dt.date(1990, 11, 19))
+    card = card_of(employee_id, "Eileen", "Collins")
     result = demo.verify(
         body["personal_email"],
         1,
         assets.id_card_front(card),
         assets.id_card_back(card),
-        assets.genuine_selfie(),
+        selfie_of(employee_id),
     )
     report.credential_reveals = demo.reveal_credential(result["_phone"])
     demo.deliver(report.onboarding_id)
@@ -203,7 +246,7 @@ def genuine_hire(demo: Demo, employee_id: str = "E-1001") -> ScenarioReport:
         2,
         assets.id_card_front(card),
         assets.id_card_back(card),
-        assets.genuine_selfie(),
+        selfie_of(employee_id),
     )
     return demo.finish(report, started)
 
@@ -214,7 +257,7 @@ def impostor(demo: Demo) -> ScenarioReport:
     body = hire_body("E-1002", "Eileen", "Collins", home_address=home_of("E-1002"))
     report = ScenarioReport("impostor", onboarding_id=demo.start_hire(body))
 
-    card = assets.DemoCard(given="Eileen", family="Collins", date_of_birth=dt.date(1990, 11, 19))
+    card = card_of("E-1002", "Eileen", "Collins")
     demo.verify(
         body["personal_email"],
         1,
@@ -245,18 +288,13 @@ def expired_id(demo: Demo) -> ScenarioReport:
     body = hire_body("E-1004", "Eileen", "Collins", home_address=home_of("E-1004"))
     report = ScenarioReport("expired_id", onboarding_id=demo.start_hire(body))
 
-    card = assets.DemoCard(
-        given="Eileen",
-        family="Collins",
-        date_of_birth=dt.date(1990, 11, 19),
-        expiry=dt.date.today() - dt.timedelta(days=30),
-    )
+    card = card_of("E-1004", "Eileen", "Collins", expiry=dt.date.today() - dt.timedelta(days=30))
     result = demo.verify(
         body["personal_email"],
         1,
         assets.id_card_front(card),
         assets.id_card_back(card),
-        assets.genuine_selfie(),
+        selfie_of("E-1004"),
     )
     demo.wait_for_state(report.onboarding_id, "IN_REVIEW")
     held = demo.audit_count(report.onboarding_id, "credential_issued") + len(
@@ -275,7 +313,7 @@ def expired_id(demo: Demo) -> ScenarioReport:
         2,
         assets.id_card_front(card),
         assets.id_card_back(card),
-        assets.genuine_selfie(),
+        selfie_of("E-1004"),
     )
     return demo.finish(report, started)
 
@@ -288,13 +326,13 @@ def reused_address(demo: Demo) -> ScenarioReport:
     )
     report = ScenarioReport("reused_shipping_address", onboarding_id=demo.start_hire(body))
 
-    card = assets.DemoCard(given="Eileen", family="Collins", date_of_birth=dt.date(1990, 11, 19))
+    card = card_of("E-1005", "Eileen", "Collins")
     demo.verify(
         body["personal_email"],
         1,
         assets.id_card_front(card),
         assets.id_card_back(card),
-        assets.genuine_selfie(),
+        selfie_of("E-1005"),
     )
     demo.wait_for_state(report.onboarding_id, "IN_REVIEW")
     rejection = demo.reviewer.decide(

@@ -19,7 +19,7 @@ from hireproof.errors import ConfigurationError, NotFoundError
 from hireproof.models import Hire
 from hireproof.sessions.models import EvidenceKind
 from hireproof.verification import policy
-from hireproof.verification.engine import Evidence, HireFacts, VerificationEngine
+from hireproof.verification.engine import EngineResult, Evidence, HireFacts, VerificationEngine
 
 LOCAL = "local"
 REKOGNITION = "rekognition"
@@ -99,7 +99,7 @@ def fingerprint_key() -> bytes:
     return key
 
 
-def evaluate(
+def measure(
     images: Mapping[EvidenceKind, bytes],
     hire: Hire,
     *,
@@ -107,8 +107,8 @@ def evaluate(
     verification_session_id: str,
     liveness_session_id: str | None = None,
     today: dt.date | None = None,
-) -> policy.VerificationDecision:
-    """Measure one attempt with the configured engine and decide it with the stage's policy.
+) -> tuple[EngineResult, HireFacts]:
+    """Measure one attempt with the configured engine; return the measurements and the HR facts.
 
     `attempts_left_after` is how many submits remain if this one needs a retake. With a
     `liveness_session_id` the engine takes the reference face from the liveness check;
@@ -125,5 +125,25 @@ def evaluate(
         attempts_left=max(0, attempts_left_after),
     )
     facts = HireFacts.from_hire(hire, today or dt.datetime.now(dt.UTC).date())
-    result = engine().evaluate(evidence, facts)
+    return engine().evaluate(evidence, facts), facts
+
+
+def evaluate(
+    images: Mapping[EvidenceKind, bytes],
+    hire: Hire,
+    *,
+    attempts_left_after: int,
+    verification_session_id: str,
+    liveness_session_id: str | None = None,
+    today: dt.date | None = None,
+) -> policy.VerificationDecision:
+    """Measure one attempt (see `measure`) and decide it with the stage's policy."""
+    result, facts = measure(
+        images,
+        hire,
+        attempts_left_after=attempts_left_after,
+        verification_session_id=verification_session_id,
+        liveness_session_id=liveness_session_id,
+        today=today,
+    )
     return policy.decide(result, facts, settings())

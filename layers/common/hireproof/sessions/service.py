@@ -43,6 +43,7 @@ from hireproof.sessions.models import (
     UploadRequest,
     UploadView,
 )
+from hireproof.verification import policy, reuse
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -215,7 +216,7 @@ def _evaluate(session: Session) -> DecisionRecord:
     images = _load_images(session)
     hire = onboarding_store.get_hire(session.onboarding_id)
     try:
-        verdict = evaluation.evaluate(
+        result, facts = evaluation.measure(
             images,
             hire,
             attempts_left_after=session.attempts_left - 1,
@@ -251,6 +252,13 @@ def _evaluate(session: Session) -> DecisionRecord:
         raise UnsupportedMediaTypeError(
             translate("api.error.image_type", session.locale), field=exc.field
         ) from exc
+    verdict = policy.decide(result, facts, evaluation.settings())
+    # Reuse detection: the attempt's document and image fingerprints are stored under this
+    # onboarding, and one that another onboarding showed first turns the decision FAILED
+    # (document_reused / image_reused). See hireproof.verification.reuse.
+    verdict = reuse.record_and_check(
+        result, verdict, onboarding_id=session.onboarding_id, session_id=session.session_id
+    )
     # NOTE: no engine reads the address on the document yet, so matches_home stays None.
     return DecisionRecord(
         decision=verdict.decision,

@@ -56,6 +56,8 @@ class FieldSource(StrEnum):
     BARCODE = "barcode"
     PRINTED_TEXT = "printed_text"
     NONE = "none"
+    OIDC_PROVIDER = "oidc_provider"
+    """An external identity verification provider read the document and reported its fields."""
 
 
 class Evidence(BaseModel):
