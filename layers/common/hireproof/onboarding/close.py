@@ -34,6 +34,8 @@ def failure_reasons(record: dict[str, Any]) -> list[str]:
         reasons.extend(record.get("recipient_reasons", []))
     if record.get("shipment_id") and not record.get("delivered_at"):
         reasons.append("delivery_not_confirmed")
+    if record.get("delivered_at") and not record.get("recipient_decision"):
+        reasons.append("device_recipient_not_verified")
     return list(dict.fromkeys(reasons)) or ["verification_failed"]
 
 
@@ -56,10 +58,14 @@ def _disable_account(onboarding_id: str, record: dict[str, Any]) -> None:
 def _cancel_shipment(onboarding_id: str, record: dict[str, Any]) -> bool:
     """Cancel an undelivered shipment once; return True when one was cancelled."""
     from hireproof.fulfillment.adapter import fulfillment_provider_from_env
-    from hireproof.fulfillment.shipments import record_cancellation
+    from hireproof.fulfillment.models import ShipmentStatus
+    from hireproof.fulfillment.shipments import find_shipment, record_cancellation
 
     shipment_id = record.get("shipment_id")
     if not shipment_id or record.get("delivered_at"):
+        return False
+    # A failed or returned shipment is already back with the fulfillment service.
+    if find_shipment(str(shipment_id)).status is not ShipmentStatus.REQUESTED:
         return False
     provider = fulfillment_provider_from_env()
 
@@ -116,7 +122,14 @@ def close_onboarding(
         store.update_onboarding(onboarding_id, state=outcome, close_reasons=reasons)
 
     elif outcome == OnboardingState.EXPIRED:
-        reasons = ["verification_not_completed"]
+        review = record.get("review") or {}
+        review_pending = bool(review) and "approved" not in review
+        if review_pending:
+            # The hire verified but nobody decided the review in time; its signals stay open.
+            reasons = ["review_not_completed", *review.get("reasons", [])]
+            _alert_once(onboarding_id, "onboarding_review_expired", reasons)
+        else:
+            reasons = ["verification_not_completed"]
         _close_sessions(onboarding_id)
 
         def notify_hr() -> dict[str, Any]:

@@ -239,6 +239,9 @@ def issue_credentials(onboarding_id: str) -> dict[str, Any]:
         return {"kind": credential.kind}
 
     outcome = effects.run_once(onboarding_id, "credential_issued", issue)
+    if record.get("decision") == Decision.NEEDS_REVIEW.value:
+        # The hire's link has usually expired by the time a reviewer approves.
+        effects.run_once(onboarding_id, "credential_ready_sent", lambda: _notify_credential_ready(session_id))
 
     audit.record(
         subject_id=onboarding_id,
@@ -248,6 +251,13 @@ def issue_credentials(onboarding_id: str) -> dict[str, Any]:
         details={"credential_kind": str(outcome.result.get("kind"))},
     )
     return {"issued": True, "kind": outcome.result.get("kind")}
+
+
+def _notify_credential_ready(session_id: str) -> dict[str, Any]:
+    from hireproof.sessions.store import notify_credential_ready
+
+    notify_credential_ready(session_id)
+    return {"session_id": session_id}
 
 
 # ----------------------------------------------------------------- Ship Laptop

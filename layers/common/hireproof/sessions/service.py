@@ -333,6 +333,9 @@ def collect_credential(session: Session) -> CredentialView:
 
     state = onboarding_store.get_onboarding(session.onboarding_id).get("state")
     if state not in APPROVED_STATES:
+        # A closed onboarding will never issue one: answer finally instead of "retry".
+        if state in (OnboardingState.FAILED, OnboardingState.EXPIRED, OnboardingState.ERROR):
+            raise NotFoundError(translate("api.error.credential_none", locale))
         if state == OnboardingState.IN_REVIEW or session.decision is Decision.NEEDS_REVIEW:
             raise ConflictError(translate("api.error.credential_under_review", locale))
         if session.decision is Decision.PASSED:
