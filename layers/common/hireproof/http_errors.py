@@ -11,6 +11,7 @@ import json
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
 from hireproof import errors
 
@@ -69,6 +70,12 @@ def register(app: APIGatewayHttpResolver) -> None:
     def _handle_known(error: errors.HireProofError) -> Response[str]:
         logger.info("request rejected", extra={"error": type(error).__name__, "field": error.field})
         return error_response(error)
+
+    @app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
+    def _handle_routing(error: ServiceError) -> Response[str]:
+        # Powertools' own errors, such as an unknown route (404), keep their status.
+        body = json.dumps({"error": type(error).__name__, "message": error.msg})
+        return Response(status_code=error.status_code, content_type="application/json", body=body)
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _handle_unexpected(error: Exception) -> Response[str]:

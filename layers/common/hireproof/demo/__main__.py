@@ -108,7 +108,7 @@ def _run(console: Any) -> tuple[list[scenarios.ScenarioReport], float]:
             scenarios.impostor,
             scenarios.duplicate_webhook,
             scenarios.expired_id,
-            scenarios.reused_address,
+            scenarios.reused_shipping_address,
         ):
             print(f"- {run.__name__} ...", flush=True, file=console)
             reports.append(run(demo))

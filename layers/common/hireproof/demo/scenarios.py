@@ -322,7 +322,7 @@ def expired_id(demo: Demo) -> ScenarioReport:
     return demo.finish(report, started)
 
 
-def reused_address(demo: Demo) -> ScenarioReport:
+def reused_shipping_address(demo: Demo) -> ScenarioReport:
     """A second hire asks for the laptop at the genuine hire's address: NEEDS_REVIEW, rejected."""
     started = time.monotonic()
     body = hire_body(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import re
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+from hireproof.local.runtime import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+
+if TYPE_CHECKING:
+    from hireproof.local.stack import LocalStack
+
+_LINK = re.compile(r"https?://\S+/verify#token=[A-Za-z0-9_\-]+")
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -75,11 +85,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"moto endpoint: {stack.endpoint_url}", flush=True)
         if health is not None:
             print(f"health:        {stack.api_url}/health", flush=True)
+        if services:
+            _print_access(stack)
         print(f"services:      {len(services)} started; press Ctrl-C to stop", flush=True)
+        shown = 0
         while not stopping.wait(1.0):
-            pass
+            shown = _print_new_links(stack, shown)
         print("stopping", flush=True)
     return 0
+
+
+def _print_access(stack: LocalStack) -> None:
+    """Print what a local user needs to sign webhooks and review requests."""
+    secret_arn = stack.physical_id("HrWebhookSecret")
+    secret = json.loads(stack.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"])
+    print(f"region:        {REGION}", flush=True)
+    print(
+        f"credentials:   AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY}",
+        flush=True,
+    )
+    print("               (local dummies; sign review requests with them)", flush=True)
+    print(
+        f"generic key:   {secret['generic']}  (HR webhook key of source 'generic'; secret {secret_arn})",
+        flush=True,
+    )
+
+
+def _print_new_links(stack: LocalStack, shown: int) -> int:
+    """Print the verification links of e-mails sent since the last call; return how many were seen."""
+    mails = stack.sent_emails()
+    for mail in mails[shown:]:
+        for link in _LINK.findall(str(mail["body"])):
+            print(f"e-mail sent:   {mail['subject']}: {link}", flush=True)
+    return len(mails)
 
 
 if __name__ == "__main__":
