@@ -26,9 +26,8 @@ import base64
 import binascii
 import json
 import re
-import threading
 from collections.abc import Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +36,8 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
+
+from hireproof.local.fakes._loopback import LoopbackServer
 
 DEFAULT_COMPANY = "hireproof-demo"
 SEED_DIR = Path(__file__).resolve().parents[5] / "events" / "hr_directory"
@@ -72,8 +73,7 @@ class FakeBambooHr:
         self.api_key = api_key
         self.company = company
         self.requests_served = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer("fake-bamboohr")
 
     # ------------------------------------------------------------ HTTP semantics
     def handle(
@@ -114,9 +114,10 @@ class FakeBambooHr:
     @property
     def base_url(self) -> str:
         """The HR_DIRECTORY_URL for this fake; only valid after start()."""
-        if self._server is None:
+        address = self._http.address
+        if address is None:
             raise RuntimeError("FakeBambooHr is not started")
-        host, port = self._server.server_address[:2]
+        host, port = address
         return f"http://{host!s}:{port}/api/gateway.php/{self.company}"
 
     def start(self) -> dict[str, str]:
@@ -137,22 +138,12 @@ class FakeBambooHr:
                 # The default handler prints every request line to stderr.
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-bamboohr", daemon=True
-        )
-        self._thread.start()
+        self._http.start(Handler)
         return {"HrDirectoryUrl": self.base_url}
 
     def stop(self) -> None:
         """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
 
     # ------------------------------------------------------------ in-process
     def adapter(self) -> FakeBambooHrAdapter:

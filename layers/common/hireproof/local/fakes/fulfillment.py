@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -46,6 +46,7 @@ from pydantic import ValidationError
 from hireproof.errors import HireProofError
 from hireproof.fulfillment.adapter import IDEMPOTENCY_HEADER, ShipmentOrder
 from hireproof.fulfillment.signing import signed_headers, verify_signed_request
+from hireproof.local.fakes._loopback import LoopbackServer
 from hireproof.signatures import header
 
 _ORDERS_PATH = "/orders"
@@ -102,8 +103,7 @@ class FakeFulfillment:
         self._by_key: dict[str, str] = {}
         self._cancellations: list[str] = []
         self._rejections: list[dict[str, str]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer("fake-fulfillment")
 
     # ------------------------------------------------------------ configuration
     def configure(
@@ -262,9 +262,10 @@ class FakeFulfillment:
     @property
     def base_url(self) -> str:
         """The FULFILLMENT_URL for this fake, valid only after start()."""
-        if self._server is None:
+        address = self._http.address
+        if address is None:
             raise RuntimeError("FakeFulfillment is not started")
-        host, port = self._server.server_address[:2]
+        host, port = address
         return f"http://{host!s}:{port}"
 
     def start(self) -> dict[str, str]:
@@ -296,19 +297,9 @@ class FakeFulfillment:
                 # The default handler prints every request line to stderr.
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-fulfillment", daemon=True
-        )
-        self._thread.start()
+        self._http.start(Handler)
         return {"FulfillmentUrl": self.base_url}
 
     def stop(self) -> None:
         """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
