@@ -226,7 +226,7 @@ class Demo:
 
 # ------------------------------------------------------------------ the scenarios
 def genuine_hire(demo: Demo, employee_id: str = "E-1001") -> ScenarioReport:
-    """A genuine hire: PASSED, credential shown once, one shipment, recipient verified, ACTIVE."""
+    """Run a genuine hire: PASSED, credential shown once, one shipment, recipient verified, ACTIVE."""
     started = time.monotonic()
     body = hire_body(employee_id, "Eileen", "Collins", home_address=home_of(employee_id))
     report = ScenarioReport("genuine_hire", onboarding_id=demo.start_hire(body))
@@ -269,7 +269,7 @@ def impostor(demo: Demo) -> ScenarioReport:
 
 
 def duplicate_webhook(demo: Demo) -> ScenarioReport:
-    """The HR system delivers the same webhook twice: exactly one execution."""
+    """Deliver the same webhook twice, then with a new delivery id: exactly one execution."""
     started = time.monotonic()
     body = hire_body("E-1003", "Sam", "Rivera", home_address=home_of("E-1003"))
     event_id = uuid.uuid4().hex
@@ -283,7 +283,7 @@ def duplicate_webhook(demo: Demo) -> ScenarioReport:
 
 
 def expired_id(demo: Demo) -> ScenarioReport:
-    """The ID card has expired: NEEDS_REVIEW, nothing released until a reviewer approves."""
+    """Verify with an expired ID card: NEEDS_REVIEW, nothing released until a reviewer approves."""
     started = time.monotonic()
     body = hire_body("E-1004", "Eileen", "Collins", home_address=home_of("E-1004"))
     report = ScenarioReport("expired_id", onboarding_id=demo.start_hire(body))
@@ -323,7 +323,7 @@ def expired_id(demo: Demo) -> ScenarioReport:
 
 
 def reused_shipping_address(demo: Demo) -> ScenarioReport:
-    """A second hire asks for the laptop at the genuine hire's address: NEEDS_REVIEW, rejected."""
+    """Request a laptop to the genuine hire's address for a second hire: NEEDS_REVIEW, rejected."""
     started = time.monotonic()
     body = hire_body(
         "E-1005", "Eileen", "Collins", home_address=home_of("E-1005"), shipping_address=home_of("E-1001")
@@ -349,7 +349,7 @@ def reused_shipping_address(demo: Demo) -> ScenarioReport:
 
 
 def never_verified(demo: Demo) -> Callable[[], ScenarioReport]:
-    """The hire never opens the link: reminders, then EXPIRED with the account inactive.
+    """Start a hire who never opens the link: a reminder, then EXPIRED with the account inactive.
 
     Returns a function that collects the report later, so other scenarios run
     while this one waits out its timeouts.
@@ -402,7 +402,7 @@ def demo_refresh(demo: Demo, report: ScenarioReport) -> None:
     report.biometric_objects_remaining = refreshed.biometric_objects_remaining
 
 
-# What each scenario must show; `make demo` exits non-zero when one does not.
+# The outcome each scenario must show; `make demo` exits non-zero when one differs.
 EXPECTED: dict[str, dict[str, Any]] = {
     "genuine_hire": {
         "execution_status": "SUCCEEDED",

@@ -142,8 +142,8 @@ def _delete_leftover_evidence(session_id: str) -> int:
 def _apply_earlier_approval(onboarding_id: str, reasons: list[str]) -> tuple[Decision, list[str]]:
     """Pass a device recipient whose only review reasons a reviewer already accepted.
 
-    The recipient shows the same document as at onboarding, so a reviewer's approval of,
-    say, an expired card carries over; any new reason still goes to review.
+    The recipient shows the same document as at onboarding, so a reviewer's approval of an
+    expired card, for example, carries over. Any new reason still goes to review.
     """
     review = store.get_onboarding(onboarding_id).get("review") or {}
     approved = set(review.get("reasons", [])) if review.get("approved") is True else set()
