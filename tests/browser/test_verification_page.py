@@ -17,8 +17,10 @@ import requests
 from playwright.sync_api import Page, expect
 
 from fake_camera import write_fake_camera
-from hireproof.i18n import translate
+from hireproof.demo.scenarios import home_of
+from hireproof.i18n import format_address, translate
 from hireproof.local.stack import LocalStack
+from hireproof.models import Address
 from page_support import (
     CAPTURE_TIMEOUT,
     DECISION_TIMEOUT_MS,
@@ -126,7 +128,10 @@ def test_happy_path_english_shows_credential_once(
     wait_for_state(page, "result-passed", DECISION_TIMEOUT_MS)
     page.wait_for_selector('body[data-credential="shown"]', state="attached", timeout=DECISION_TIMEOUT_MS)
     assert text_of(page, "#result-heading") == translate("page.result.passed.heading", "en")
-    assert text_of(page, "#result-next") == translate("page.result.laptop", "en")
+    home = Address.model_validate(home_of(hire.employee_id))
+    assert text_of(page, "#result-next") == translate(
+        "page.result.ships_to", "en", address=format_address(home, "en")
+    )
     assert text_of(page, "#credential-kind") == translate(USER_NAME_KIND, "en")
     shown_value = text_of(page, "#credential-value")
     assert shown_value

@@ -106,3 +106,17 @@ def test_every_retake_reason_has_message() -> None:
     missing = [r.value for r in RetakeReason if f"api.retake.{r.value}" not in i18n.catalog("en")]
 
     assert missing == []
+
+
+def test_format_address_follows_locale_order() -> None:
+    from hireproof.i18n import format_address
+    from hireproof.models import Address
+
+    us = Address(line1="1 Demo Way", city="Springfield", region="IL", postal_code="62701", country="US")
+    jp = Address(
+        line1="1-2-3 Marunouchi", city="Chiyoda-ku", region="Tokyo", postal_code="100-0005", country="JP"
+    )
+
+    assert format_address(us, "en") == "1 Demo Way, Springfield, IL 62701, US"
+    assert format_address(jp, "ja") == "〒100-0005 Tokyo Chiyoda-ku 1-2-3 Marunouchi"
+    assert format_address(us, "fr") == format_address(us, "en")

@@ -401,6 +401,7 @@ def test_submit_passed_sends_one_task_success(verification: Verification) -> Non
     assert body["decision"] == "PASSED"
     assert body["next_step"] == "credential_pending"
     assert body["message"] == translate("api.next_step.credential_pending", "en")
+    assert body["ships_to"] == "12 Rue Example, Springfield, 12345, US"
     results = verification.task_results()
     assert len(results) == 1
     assert results[0]["taskToken"] == "task-token-wait-for-verification"
@@ -447,6 +448,7 @@ def test_submit_impostor_fails(verification: Verification) -> None:
     assert body["decision"] == "FAILED"
     assert body["reasons"] == [], "failure reasons must not be shown to a possible impostor"
     assert body["next_step"] == "contact_hr"
+    assert body["ships_to"] is None
     results = verification.task_results()
     assert len(results) == 1
     assert "face_mismatch" in json.loads(results[0]["output"])["reasons"]

@@ -13,6 +13,8 @@ import string
 from functools import cache
 from importlib import resources
 
+from hireproof.models import Address
+
 DEFAULT_LOCALE = "en"
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "ja")
 
@@ -70,3 +72,23 @@ def translate(key: str, locale: str | None, /, **params: object) -> str:
     if template is None:
         template = catalog(DEFAULT_LOCALE)[key]
     return template.format_map(params)
+
+
+def format_address(address: Address, locale: str | None) -> str:
+    """Return a postal address on one line in the locale's order.
+
+    Japanese addresses run from the postal code and prefecture down to the street;
+    other locales use the street-first order of the HR record.
+    """
+    if resolve_locale(locale) == "ja":
+        parts = [
+            f"〒{address.postal_code}",
+            address.region or "",
+            address.city,
+            address.line1,
+            address.line2 or "",
+        ]
+        return " ".join(part for part in parts if part)
+    region_postcode = " ".join(part for part in (address.region, address.postal_code) if part)
+    parts = [address.line1, address.line2 or "", address.city, region_postcode, address.country]
+    return ", ".join(part for part in parts if part)

@@ -210,6 +210,10 @@ class DecisionView(BaseModel):
     reasons: list[str] = Field(description="Empty unless PASSED; failure reasons are kept for reviewers.")
     next_step: NextStep
     message: str
+    ships_to: str | None = Field(
+        default=None,
+        description="The verified home address the laptop ships to, once a credential is pending.",
+    )
 
 
 class CredentialView(BaseModel):

@@ -26,7 +26,7 @@ from hireproof.errors import (
     TransientError,
     UnsupportedMediaTypeError,
 )
-from hireproof.i18n import language_from_accept_language, translate
+from hireproof.i18n import format_address, language_from_accept_language, translate
 from hireproof.models import Decision, OnboardingState, VerificationPurpose
 from hireproof.onboarding import store as onboarding_store
 from hireproof.sessions import evaluation, evidence, store, tasks
@@ -176,6 +176,12 @@ def _decision_view(session: Session) -> DecisionView:
         reasons=list(session.reasons) if session.decision == Decision.PASSED else [],
         next_step=step,
         message=translate(f"api.next_step.{step.value}", session.locale),
+        # The laptop only ever ships to the HR home address that this verification confirmed.
+        ships_to=(
+            format_address(onboarding_store.get_hire(session.onboarding_id).home_address, session.locale)
+            if step is NextStep.CREDENTIAL_PENDING
+            else None
+        ),
     )
 
 

@@ -414,9 +414,8 @@ function showResult(decision) {
   const result = RESULTS[decision.next_step] || RESULTS.contact_hr;
   i18n.setText($("result-heading"), result.heading);
   i18n.setText($("result-message"), `api.next_step.${decision.next_step in RESULTS ? decision.next_step : "contact_hr"}`);
-  // NOTE: the API does not return the shipping address, so a PASSED hire reads where HR
-  // ships the laptop in general terms instead of "your laptop ships to <address>".
-  i18n.setText($("result-next"), result.next);
+  if (decision.ships_to) i18n.setText($("result-next"), "page.result.ships_to", { address: decision.ships_to });
+  else i18n.setText($("result-next"), result.next);
   $("credential").hidden = decision.next_step !== "credential_pending";
   document.body.dataset.state = `result-${decision.decision.toLowerCase()}`;
   show("screen-result");
