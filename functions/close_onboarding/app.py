@@ -19,6 +19,7 @@ class CloseInput(BaseModel):
     onboarding_id: str
     outcome: OnboardingState
     error: str | None = None
+    cause: str | None = None
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,5 +27,9 @@ class CloseInput(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = CloseInput.model_validate(event)
     logger.append_keys(onboarding_id=request.onboarding_id, outcome=request.outcome.value)
+    if request.error:
+        # Causes carry exception messages, which name ids only; the length is capped all the same.
+        cause = (request.cause or "")[:500]
+        logger.error("onboarding step failed", extra={"error": request.error, "cause": cause})
 
     return close_onboarding(request.onboarding_id, request.outcome, request.error)

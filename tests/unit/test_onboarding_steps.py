@@ -79,7 +79,7 @@ def _outcome(decision: Decision, session_id: str, **extra: Any) -> steps.Verific
     )
 
 
-def test_record_decision_sends_passed_with_address_signal_to_review(
+def test_record_decision_address_signal_needs_review(
     stack: StackResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _with_step_env(stack, "RecordDecisionFunction", monkeypatch)

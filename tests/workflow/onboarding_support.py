@@ -250,7 +250,7 @@ class OrderFaults:
         fake.handle = handle  # type: ignore[method-assign]
 
     def reject_orders(self, onboarding_id: str, status: int) -> None:
-        """Answer every order of this onboarding with `status` and an error body."""
+        """Reject every order of this onboarding with `status` and an error body."""
         with self._lock:
             self._statuses[onboarding_id] = status
 

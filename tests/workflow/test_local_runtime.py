@@ -550,7 +550,7 @@ def test_identity_store_id_works_in_moto(local_stack: LocalStack) -> None:
         UserName=f"canary-{uuid.uuid4().hex[:8]}",
         DisplayName="Canary User",
         Name={"GivenName": "Canary", "FamilyName": "User"},
-        # moto 5.2.5 answers 500 to a later GetUserId by e-mail if any user lacks Emails.
+        # moto 5.2.5 returns 500 to a later GetUserId by e-mail if any user lacks Emails.
         Emails=[{"Value": "canary@example.com", "Type": "work", "Primary": True}],
     )
 

@@ -1,7 +1,7 @@
 """Keyed hashes of personal values that must be compared later but never read back.
 
 Addresses and document numbers have little entropy, so a plain hash could be
-reversed by guessing; an HMAC with a key kept in Secrets Manager cannot be.
+reversed by guessing. An HMAC with a key kept in Secrets Manager cannot be.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ class HireSource(StrEnum):
 
 
 class Address(BaseModel):
-    """A postal address as the HR system holds it."""
+    """A postal address as the HR system stores it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -99,7 +99,7 @@ class Decision(StrEnum):
 
 
 class VerificationPurpose(StrEnum):
-    """Why a verification session exists."""
+    """Purpose of a verification session."""
 
     ONBOARDING = "onboarding"
     DEVICE_RECIPIENT = "device_recipient"

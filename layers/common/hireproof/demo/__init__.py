@@ -1,7 +1,7 @@
 """`make demo`: the onboarding scenarios, end to end on the local stack.
 
-The demo plays every outside party over real sockets: the HR system posting
-signed webhooks, the hire's phone opening the e-mailed link and uploading
-photographs, a reviewer calling the IAM-signed review route, and the carrier
-confirming delivery through the fake fulfillment service.
+The demo plays every outside party over real sockets. The HR system posts signed
+webhooks, and the hire's phone opens the e-mailed link and uploads photographs. A
+reviewer calls the IAM-signed review route, and the carrier confirms delivery through
+the fake fulfillment service.
 """

@@ -166,7 +166,7 @@ class Demo:
     def start_hire(self, body: dict[str, Any], *, event_id: str | None = None) -> str:
         response = self.hr.post_hire(body, event_id=event_id)
         if response.status_code != 202:
-            raise AssertionError(f"webhook answered {response.status_code}: {response.text}")
+            raise AssertionError(f"webhook returned HTTP {response.status_code}: {response.text}")
         return str(response.json()["onboarding_id"])
 
     def verify(
@@ -179,7 +179,7 @@ class Demo:
         phone.upload("selfie", selfie)
         response = phone.submit()
         if response.status_code != 200:
-            raise AssertionError(f"submit answered {response.status_code}: {response.text}")
+            raise AssertionError(f"submit returned HTTP {response.status_code}: {response.text}")
         result = dict(response.json())
         result["_phone"] = phone
         return result
@@ -297,10 +297,10 @@ def expired_id(demo: Demo) -> ScenarioReport:
         selfie_of("E-1004"),
     )
     demo.wait_for_state(report.onboarding_id, "IN_REVIEW")
-    held = demo.audit_count(report.onboarding_id, "credential_issued") + len(
+    released = demo.audit_count(report.onboarding_id, "credential_issued") + len(
         demo.fulfillment.orders_for(report.onboarding_id)
     )
-    report.notes.append(f"while in review: {held} credentials or shipments released")
+    report.notes.append(f"while in review: {released} credentials or shipments released")
 
     approval = demo.reviewer.decide(
         report.onboarding_id, approve=True, reason="Renewal receipt checked on a video call"

@@ -47,7 +47,7 @@ logger = Logger(child=True)
 
 PROVIDER = "okta"
 # NOTE: the scope that DELETE /api/v1/users/{id}/sessions needs is assumed to be
-# okta.users.manage; an org that asks for okta.sessions.manage can add it in the secret.
+# okta.users.manage; an org that requires okta.sessions.manage can add it in the secret.
 DEFAULT_SCOPES = ("okta.users.manage", "okta.groups.manage")
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLIENT_ASSERTION_LIFETIME_SECONDS = 300

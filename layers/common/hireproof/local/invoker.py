@@ -314,9 +314,16 @@ class _environment:
     def __exit__(self, *exc_info: object) -> None:
         for key, previous in self._previous.items():
             if previous is None:
-                os.environ.pop(key, None)
+                _unset(key)
             else:
                 os.environ[key] = previous
         # A handler that set its own variables must not leak them into the next invocation.
         for key in set(os.environ) - self._before:
-            os.environ.pop(key, None)
+            _unset(key)
+
+
+def _unset(key: str) -> None:
+    # os.environ.pop(key, None) reads and then deletes, so a key that another thread removes in
+    # between raises KeyError. A key that is already gone is what this wants anyway.
+    with contextlib.suppress(KeyError):
+        del os.environ[key]

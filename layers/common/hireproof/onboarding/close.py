@@ -71,7 +71,7 @@ def _cancel_shipment(onboarding_id: str, record: dict[str, Any]) -> bool:
 
     def cancel() -> dict[str, Any]:
         provider.cancel_shipment(str(shipment_id))
-        # A delivery callback after this answers 409 instead of resuming the workflow.
+        # A delivery callback after this gets 409 instead of resuming the workflow.
         record_cancellation(onboarding_id, str(shipment_id))
         events.publish("ShipmentCancelled", {"onboarding_id": onboarding_id, "shipment_id": shipment_id})
         return {"shipment_id": str(shipment_id)}
@@ -125,7 +125,7 @@ def close_onboarding(
         review = record.get("review") or {}
         review_pending = bool(review) and "approved" not in review
         if review_pending:
-            # The hire verified but nobody decided the review in time; its signals stay open.
+            # The hire verified, but no reviewer decided in time, so the signals stay unresolved.
             reasons = ["review_not_completed", *review.get("reasons", [])]
             _alert_once(onboarding_id, "onboarding_review_expired", reasons)
         else:

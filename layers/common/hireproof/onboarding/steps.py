@@ -1,8 +1,9 @@
 """The onboarding state machine's task steps, one function per step.
 
-Each step reads what it needs from the onboarding record, performs its effects
-at most once through `effects.run_once`, writes an audit record and returns a
-small result for the state machine. No personal data goes into a result.
+Each step reads what it needs from the onboarding record and claims its effects
+through `effects.run_once`, so a retried step does not repeat a completed effect.
+It writes an audit record and returns a small result for the state machine, with
+no personal data in it.
 """
 
 from __future__ import annotations
@@ -239,6 +240,9 @@ def issue_credentials(onboarding_id: str) -> dict[str, Any]:
         return {"kind": credential.kind}
 
     outcome = effects.run_once(onboarding_id, "credential_issued", issue)
+    # After a review approval the record is still IN_REVIEW; the credential is only
+    # revealed to the hire once the onboarding is VERIFIED or later.
+    store.update_onboarding(onboarding_id, state=OnboardingState.VERIFIED)
     if record.get("decision") == Decision.NEEDS_REVIEW.value:
         # The hire's link has usually expired by the time a reviewer approves.
         effects.run_once(onboarding_id, "credential_ready_sent", lambda: _notify_credential_ready(session_id))

@@ -1,4 +1,4 @@
-"""What the verification API does for the hire: open the session, issue uploads, decide, reveal.
+"""Verification API operations for the hire: open the session, issue uploads, decide, reveal.
 
 Every function takes a session already authenticated by its invitation token
 (`authenticate`) and returns the response model of one route. Messages are in the
@@ -325,9 +325,10 @@ def collect_credential(session: Session) -> CredentialView:
     """Reveal the onboarding credential once.
 
     Rule: the session must be DECIDED for the onboarding purpose and the onboarding record's
-    state must be VERIFIED or later. The workflow sets VERIFIED for a PASSED decision and
-    after a reviewer's approval, and only then stores a credential; checking the state as
-    well keeps a wrongly stored credential from reaching a hire who was not approved.
+    state must be VERIFIED or later. The workflow sets VERIFIED for a PASSED decision, and
+    Issue Credentials sets it after a reviewer's approval, once the credential is stored.
+    Checking the state as well keeps a wrongly stored credential from a hire who was not
+    approved.
     A PASSED session whose onboarding is not yet VERIFIED gets 409 (retry), because the
     workflow records the decision a moment after the hire submits.
     """
@@ -339,7 +340,7 @@ def collect_credential(session: Session) -> CredentialView:
 
     state = onboarding_store.get_onboarding(session.onboarding_id).get("state")
     if state not in APPROVED_STATES:
-        # A closed onboarding will never issue one: answer finally instead of "retry".
+        # A closed onboarding never issues a credential, so return a final 404, not a 409 retry.
         if state in (OnboardingState.FAILED, OnboardingState.EXPIRED, OnboardingState.ERROR):
             raise NotFoundError(translate("api.error.credential_none", locale))
         if state == OnboardingState.IN_REVIEW or session.decision is Decision.NEEDS_REVIEW:

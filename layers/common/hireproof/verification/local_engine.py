@@ -116,8 +116,8 @@ class LocalEngine:
             )
             raise retake(reason, field="id_front", attempts_left=left)
         if len(front_faces) > 1:
-            # NOTE: cards with a second, smaller "ghost" portrait are refused here; telling a
-            # ghost image from a second person needs a size rule that is not calibrated yet.
+            # NOTE: cards with a second, smaller "ghost" portrait are rejected here, because
+            # telling a ghost image from a second person needs a size rule not yet calibrated.
             raise retake(
                 RetakeReason.MULTIPLE_FACES_ON_DOCUMENT, field="id_front", attempts_left=left
             )
@@ -144,7 +144,7 @@ class LocalEngine:
             ),
             document=document,
             # NOTE: no OCR runs locally, so the printed front is never compared with the
-            # barcode; a card whose barcode was swapped passes this engine's consistency check.
+            # barcode. A card whose barcode was swapped passes this engine's consistency check.
             consistency=Consistency(status=ConsistencyStatus.NOT_CHECKED),
             image_fingerprints=ImageFingerprints(
                 id_front=fingerprint_pixels(front, key),

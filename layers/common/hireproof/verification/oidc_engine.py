@@ -32,8 +32,8 @@ Mapping: names, birthdate and the document's expiry become `DocumentFields` with
 reports only whether the document had expired (`govtid_expired`) gives a bound instead
 of a date: not expired means valid on the day the token was issued, expired means the day
 before. The face match is attested: similarity 100 when `attests_face_match`, else no face
-is counted and the policy asks for review. Liveness is PASSED or FAILED when the token
-carries a liveness claim or the provider is configured as checking it, else not_checked.
+is counted and the policy sends the verification to review. Liveness is PASSED or FAILED
+when the token carries a liveness claim or the provider is configured as checking it, else not_checked.
 No image reaches HireProof, so the "front image" fingerprint is the keyed hash of this
 attempt's ID token, and the document fingerprint is that of the document number when the
 provider reports one (comparable with the camera engines'), else of the provider's

@@ -445,7 +445,7 @@ async function collectCredential() {
       return;
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
-        // 409 means "not issued yet" or "under review", and the API's message tells which.
+        // 409 means "not issued yet" or "under review", and the API's message names which.
         if (error.body.message) i18n.setPlainText(status, error.body.message);
         await sleep(CREDENTIAL_POLL_MS);
         continue;
