@@ -1,0 +1,1 @@
+"""Access gateway callbacks: validating the gateway's request tokens and signing decisions."""
