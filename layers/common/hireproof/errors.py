@@ -123,3 +123,34 @@ class VerifierStateError(InvalidRequestError):
 
 class IdTokenInvalidError(VerificationEngineError):
     """An external verifier's ID token failed validation; `field` names the failed check."""
+
+
+# ----------------------------------------------------------------- access gateway (appended)
+class GatewayTokenInvalidError(HireProofError):
+    """An access gateway's request token failed validation; `reason` names the failed check."""
+
+    def __init__(self, message: str, *, reason: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.reason = reason
+
+
+class JwksUnavailableError(TransientError):
+    """A JWKS could not be fetched or parsed, and no cached key has the requested kid."""
+
+
+class SigningKeyNotFoundError(HireProofError):
+    """A freshly fetched JWKS has no usable key with the kid that a token names."""
+
+
+# ----------------------------------------------------------------- gateway administration (appended)
+class GatewayAdminError(HireProofError):
+    """The access gateway's administration API rejected a request in a way a retry will not fix."""
+
+
+# ----------------------------------------------------------------- shared signals (appended)
+class SetRejectedError(HireProofError):
+    """A pushed Security Event Token was rejected; `err` is the RFC 8935 error code to answer."""
+
+    def __init__(self, message: str, *, err: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.err = err

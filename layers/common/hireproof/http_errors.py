@@ -40,6 +40,11 @@ STATUS_BY_ERROR: dict[type[errors.HireProofError], int] = {
     errors.ConfigurationError: 500,
     errors.VerificationEngineError: 502,
     errors.MalformedBodyError: 400,
+    errors.SetRejectedError: 400,
+    errors.GatewayTokenInvalidError: 401,
+    errors.JwksUnavailableError: 503,
+    errors.SigningKeyNotFoundError: 401,
+    errors.GatewayAdminError: 502,
 }
 
 
@@ -54,6 +59,10 @@ def status_for(error: errors.HireProofError) -> int:
 def error_response(error: errors.HireProofError) -> Response[str]:
     """Build the JSON error response for one HireProof error."""
     status = status_for(error)
+    if isinstance(error, errors.SetRejectedError):
+        # RFC 8935 fixes this body for rejected Security Event Tokens.
+        set_body = {"err": error.err, "description": error.message}
+        return Response(status_code=status, content_type="application/json", body=json.dumps(set_body))
     body: dict[str, object] = {"error": type(error).__name__, "message": error.message}
     if error.field:
         body["field"] = error.field
