@@ -29,14 +29,17 @@ class AccessPolicySettings:
     step_up_url: str | None = None
 
     @classmethod
-    def from_env(cls) -> AccessPolicySettings:
-        """Read ACCESS_MAX_VERIFICATION_AGE_DAYS, ACCESS_RISK_LIMIT and the verification page URL."""
+    def from_env(cls, *, default_page_url: str = "") -> AccessPolicySettings:
+        """Read ACCESS_MAX_VERIFICATION_AGE_DAYS, ACCESS_RISK_LIMIT and VERIFICATION_PAGE_URL.
+
+        `default_page_url` applies when VERIFICATION_PAGE_URL is empty: the API's own URL.
+        """
         raw_limit = optional_env("ACCESS_RISK_LIMIT", RiskLevel.MEDIUM.value).upper()
         if raw_limit not in (RiskLevel.MEDIUM.value, RiskLevel.HIGH.value):
             # LOW would deny everyone: no person's risk is below LOW.
             raise ConfigurationError(f"ACCESS_RISK_LIMIT must be MEDIUM or HIGH, got {raw_limit!r}")
         limit = RiskLevel(raw_limit)
-        page = optional_env("VERIFICATION_PAGE_URL").rstrip("/")
+        page = (optional_env("VERIFICATION_PAGE_URL") or default_page_url).rstrip("/")
         return cls(
             max_verification_age_days=int_env("ACCESS_MAX_VERIFICATION_AGE_DAYS", 365),
             risk_limit=limit,

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hireproof import audit, aws, events
+from hireproof.access import persons
 from hireproof.config import require_env
 from hireproof.models import OnboardingState, VerificationPurpose
 from hireproof.onboarding import effects, store
@@ -105,6 +106,13 @@ def close_onboarding(
 
     if outcome == OnboardingState.ACTIVE:
         store.update_onboarding(onboarding_id, state=outcome)
+        # The person who received the device verified last; access counts from then.
+        hire = record.get("hire") or {}
+        persons.activate(
+            onboarding_id,
+            verified_at=str(record.get("recipient_decided_at") or store.now_iso()),
+            residence_country=(hire.get("home_address") or {}).get("country"),
+        )
 
     elif outcome in (OnboardingState.FAILED, OnboardingState.ERROR):
         reasons = (

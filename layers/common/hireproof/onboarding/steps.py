@@ -199,7 +199,12 @@ def record_decision(
             state=state,
         )
     else:
-        store.update_onboarding(onboarding_id, recipient_decision=decision.value, recipient_reasons=reasons)
+        store.update_onboarding(
+            onboarding_id,
+            recipient_decision=decision.value,
+            recipient_reasons=reasons,
+            recipient_decided_at=store.now_iso(),
+        )
 
     audit.record(
         subject_id=onboarding_id,
