@@ -1,4 +1,7 @@
-"""GET /verify and GET /verify/assets/{proxy+}: the new hire's verification page.
+"""GET /verify, GET /verify/step-up and GET /verify/assets/{proxy+}: the verification page.
+
+/verify/step-up is where the access gateway sends a person who must verify again; the page
+then explains that a link is on its way by e-mail.
 
 The function serves static files and message catalogs only. The page itself calls the
 verification API (functions/verification_api) from the hire's browser, so no token and no
@@ -42,6 +45,12 @@ def _send(asset: Asset | None, extra_headers: dict[str, str] | None = None) -> R
 def page() -> Response[str]:
     policy = headers.content_security_policy(headers.upload_origin())
     return _send(assets.page_asset(), {"Content-Security-Policy": policy})
+
+
+@app.get("/verify/step-up")
+def step_up_page() -> Response[str]:
+    policy = headers.content_security_policy(headers.upload_origin())
+    return _send(assets.step_up_page_asset(), {"Content-Security-Policy": policy})
 
 
 # A catch-all regex, because Powertools' <name> route parameters stop at a slash.

@@ -65,6 +65,19 @@ def test_page_event_serves_html_with_policy(page_function: ModuleType) -> None:
     assert '<script type="module" src="verify/assets/js/main.js"></script>' in response["body"]
 
 
+def test_step_up_page_links_assets_one_folder_up(page_function: ModuleType) -> None:
+    event = load_event("verification_page", "page")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/verify/step-up"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "GET /verify/step-up"
+
+    response = _call(page_function, event)
+
+    assert response["statusCode"] == 200
+    assert '<script type="module" src="../verify/assets/js/main.js"></script>' in response["body"]
+    assert '"verify/assets/' not in response["body"]
+    assert "frame-ancestors 'none'" in response["headers"]["Content-Security-Policy"]
+
+
 def test_page_event_fills_placeholders_in_every_language(page_function: ModuleType) -> None:
     body = _call(page_function, load_event("verification_page", "page"))["body"]
 

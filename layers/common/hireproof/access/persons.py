@@ -240,3 +240,33 @@ def record_verification(person_id: str, *, actor: str, at: dt.datetime | None = 
     )
     audit.record(subject_id=person_id, action="verification_recorded", outcome="PASSED", actor=actor)
     logger.info("verification recorded", extra={"person_id": person_id})
+
+
+def require_step_up(person_id: str, *, actor: str, reason: str, at: dt.datetime | None = None) -> None:
+    """Cap the risk at MEDIUM and demand a step-up verification, as of `at` (now by default).
+
+    An operator's restore uses this: the person gets back in only after passing a fresh
+    verification, and risk events from before the restore are dropped as stale.
+    """
+    changed_at = now_iso(at)
+    person = get_person(person_id)
+    level = RiskLevel.MEDIUM if person.risk_level is RiskLevel.HIGH else person.risk_level
+    _update(
+        person_id,
+        "SET #lvl = :lvl, #t = :t, #v = :zero, #step = :yes, #u = :t",
+        {":lvl": level.value, ":t": changed_at, ":zero": 0, ":yes": True},
+        {
+            "#lvl": "risk_level",
+            "#t": "risk_event_time",
+            "#v": "risk_version",
+            "#step": "step_up_required",
+            "#u": "updated_at",
+        },
+    )
+    audit.record(
+        subject_id=person_id,
+        action="step_up_required",
+        outcome=level.value,
+        actor=actor,
+        reasons=[reason],
+    )

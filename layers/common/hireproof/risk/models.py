@@ -63,6 +63,13 @@ _DETAIL_FIELDS = frozenset(
 )
 
 
+class ReverificationMode(StrEnum):
+    """Why the person verifies again: suspended for HIGH risk, or asked for a step-up at MEDIUM."""
+
+    SUSPENDED = "suspended"
+    STEP_UP = "step_up"
+
+
 class RiskEventKind(StrEnum):
     """What happened, as the source reported it; the level is how much it matters."""
 

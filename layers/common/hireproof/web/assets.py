@@ -111,6 +111,18 @@ def page_asset() -> Asset:
 
 
 @cache
+def step_up_page_asset() -> Asset:
+    """Return the page as served one folder deeper, at verify/step-up.
+
+    index.html links its assets relative to the folder above verify/, so from verify/step-up
+    the links go one folder up first.
+    """
+    text = _static_root().joinpath(PAGE_FILE).read_text(encoding="utf-8")
+    text = text.replace('"verify/assets/', '"../verify/assets/')
+    return _asset(_fill_placeholders(text), CONTENT_TYPES[".html"])
+
+
+@cache
 def static_asset(path: str) -> Asset | None:
     """Return the asset at `path` under the assets URL, or None when there is none.
 

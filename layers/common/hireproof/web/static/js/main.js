@@ -52,11 +52,13 @@ function showLinkProblem(kind) {
     missing: "page.link.missing.heading",
     invalid: "page.link.invalid.heading",
     expired: "page.link.expired.heading",
+    step_up: "page.link.step_up.heading",
   };
   const messages = {
     missing: "api.error.invitation_missing",
     invalid: "api.error.invitation_not_found",
     expired: "api.error.invitation_expired",
+    step_up: "page.link.step_up.message",
   };
   i18n.setText($("link-heading"), headings[kind]);
   i18n.setText($("link-message"), messages[kind]);
@@ -562,7 +564,8 @@ async function start(token) {
     return;
   }
   if (!token) {
-    showLinkProblem("missing");
+    // The access gateway sends people who need a step-up verification to /verify/step-up.
+    showLinkProblem(location.pathname.endsWith("/verify/step-up") ? "step_up" : "missing");
     return;
   }
   state.api = createClient(token);
