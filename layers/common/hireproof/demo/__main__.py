@@ -11,9 +11,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hireproof.demo import scenarios
+from hireproof.demo import access, risk, scenarios
 from hireproof.demo.actors import HrSystem, Reviewer
 from hireproof.local.defaults import DEMO_PARAMETERS, default_services, seed
+from hireproof.local.fakes.access_gateway import FakeAccessGateway
 from hireproof.local.fakes.fulfillment import FakeFulfillment
 
 REPORT_FIELDS = (
@@ -75,6 +76,7 @@ def build_demo(stack: Any, services: list[Any]) -> scenarios.Demo:
     """Seed a started stack and wire the demo's outside parties to it."""
     seed(stack)
     fulfillment = next(s for s in services if isinstance(s, FakeFulfillment))
+    gateway = next((s for s in services if isinstance(s, FakeAccessGateway)), None)
     secret_arn = stack.physical_id("HrWebhookSecret")
     secret_string = stack.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
     return scenarios.Demo(
@@ -82,6 +84,7 @@ def build_demo(stack: Any, services: list[Any]) -> scenarios.Demo:
         fulfillment=fulfillment,
         hr=HrSystem(stack.api_url, json.loads(secret_string)["generic"]),
         reviewer=Reviewer(stack.api_url),
+        gateway=gateway,
     )
 
 
@@ -112,6 +115,16 @@ def _run(console: Any) -> tuple[list[scenarios.ScenarioReport], float]:
         ):
             print(f"- {run.__name__} ...", flush=True, file=console)
             reports.append(run(demo))
+        print("- access_decisions ...", flush=True, file=console)
+        by_name = {r.scenario: r for r in reports}
+        reports.append(access.access_decisions(demo, by_name["genuine_hire"], by_name["impostor"]))
+        genuine, active = by_name["genuine_hire"], by_name["expired_id"]
+        print("- high_risk_after_activation ...", flush=True, file=console)
+        reports.append(risk.high_risk_after_activation(demo, genuine))
+        print("- out_of_order_events ...", flush=True, file=console)
+        reports.append(risk.out_of_order_events(demo, genuine))
+        print("- shared_signals_session_revoked ...", flush=True, file=console)
+        reports.append(risk.shared_signals_session_revoked(demo, active))
         print(
             "- verification_never_completed (waiting for reminders and expiry) ...", flush=True, file=console
         )

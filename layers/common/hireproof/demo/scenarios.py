@@ -40,6 +40,8 @@ class ScenarioReport:
     biometric_objects_remaining: int = 0
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    access: list[dict[str, Any]] = field(default_factory=list)
+    risk: dict[str, Any] = field(default_factory=dict)
 
 
 def home_of(employee_id: str) -> dict[str, str]:
@@ -115,6 +117,7 @@ class Demo:
     fulfillment: Any
     hr: HrSystem
     reviewer: Reviewer
+    gateway: Any = None
 
     # ------------------------------------------------------------ observation
     def onboarding(self, onboarding_id: str) -> dict[str, Any]:
@@ -443,6 +446,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "credentials_issued": 0,
         "shipments": 0,
     },
+}
+EXPECTED["access_decisions"] = {
+    "access": [
+        {"who": "genuine_hire", "http_status": 200, "success": True, "reasons": []},
+        {"who": "impostor", "http_status": 200, "success": False, "reasons": ["onboarding_failed"]},
+        {"who": "unknown_email", "http_status": 200, "success": False, "reasons": ["unknown_person"]},
+    ]
 }
 EXPECTED_REASONS = {
     "impostor": "face_mismatch",

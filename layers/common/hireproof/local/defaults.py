@@ -4,8 +4,13 @@
 so the real adapters talk HTTP to them on 127.0.0.1:
 - a BambooHR directory seeded from events/hr_directory/, which accepts any API key
   because the stack generates the key after the fake has started;
-- a device fulfillment service that records orders and sends signed delivery callbacks.
-Identity Center runs inside moto, so it needs no fake, only its groups.
+- a device fulfillment service that records orders and sends signed delivery callbacks;
+- a Cloudflare API that records the access gateway sessions HireProof revokes;
+- an access gateway that signs external evaluation requests with its own key and serves
+  its certs URL, so the evaluate route validates real tokens;
+- a Shared Signals transmitter that signs Security Event Tokens and serves its JWKS.
+Identity Center runs inside moto, so it needs no fake, only its groups. A stack started with
+`hireproof.local.fakes.okta.FakeOkta` among its services gets the fake's credentials and groups.
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hireproof.local.fakes.access_gateway import FakeAccessGateway
 from hireproof.local.fakes.bamboohr import FakeBambooHr
+from hireproof.local.fakes.cloudflare_api import FakeCloudflareApi
 from hireproof.local.fakes.fulfillment import FakeFulfillment
+from hireproof.local.fakes.okta import FakeOkta
+from hireproof.local.fakes.ssf_transmitter import FakeSsfTransmitter
 
 # Short waits so that the reminder and expiry paths finish within the demo. The
 # verification page API sends a heartbeat on every request, so a hire who is busy
@@ -32,14 +41,15 @@ DEMO_PARAMETERS: dict[str, str] = {
 
 def default_services() -> list[Any]:
     """Return new, unstarted fakes for the local stack."""
-    return [FakeBambooHr(), FakeFulfillment()]
+    return [FakeBambooHr(), FakeFulfillment(), FakeCloudflareApi(), FakeAccessGateway(), FakeSsfTransmitter()]
 
 
 def seed(stack: Any) -> None:
     """Create what a real deployment's administrators would have set up beforehand.
 
-    Today that is the Identity Center groups named in the AccessGroups parameter, and
-    the fulfillment fake's secret and callback URL, which exist only once the stack runs.
+    Today that is the Identity Center groups named in the AccessGroups parameter, the
+    fulfillment fake's secret and callback URL, which exist only once the stack runs, and
+    the Cloudflare and Okta fakes' credentials in the stack's secrets (and Okta's groups).
     """
     groups: set[str] = set()
     for names in json.loads(stack.template.parameters["AccessGroups"]).values():
@@ -50,9 +60,23 @@ def seed(stack: Any) -> None:
     for name in sorted(groups - existing):
         identitystore.create_group(IdentityStoreId=store_id, DisplayName=name)
 
+    secrets = stack.client("secretsmanager")
     for service in stack.services:
         if isinstance(service, FakeFulfillment):
             service.configure(
                 secret_arn=stack.physical_id("FulfillmentSecret"),
                 callback_url=f"{stack.api_url}/fulfillment/callbacks",
             )
+        elif isinstance(service, FakeCloudflareApi) and "GatewayAdminSecret" in stack.resources:
+            secrets.put_secret_value(
+                SecretId=stack.physical_id("GatewayAdminSecret"),
+                SecretString=json.dumps(service.secret_value()),
+            )
+        elif isinstance(service, FakeOkta):
+            secrets.put_secret_value(
+                SecretId=stack.physical_id("IdentityProviderSecret"),
+                SecretString=json.dumps(service.secret_value()),
+            )
+            okta_groups = {group["profile"]["name"] for group in service.groups.values()}
+            for name in sorted(groups - okta_groups):
+                service.add_group(name)
