@@ -3,7 +3,11 @@
 Figures (this machine; medians):
 - each handler's cold import time, from `python -X importtime` (target: at most 250 ms);
 - the local engine's compute time per verification (target: at most 2 s);
-- the demo's wall time for one genuine hire, webhook to ACTIVE (target: at most 10 s).
+- the demo's wall time for one genuine hire, webhook to ACTIVE (target: at most 10 s);
+- the warm access decision's p50 and p99 over 2,000 requests, next to the floor (one RS256
+  verify plus one RS256 sign) and the store's lookup and audit write, measured in the same run
+  (target: p50 at most 1.5 x floor + store); see benchmarks/access.py;
+- the estimated AWS cost of one verified hire (benchmarks/cost.py), stored under "cost".
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ def genuine_hire_seconds(runs: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="samples per figure (median reported)")
+    parser.add_argument("--access-requests", type=int, default=2000, help="access decisions timed (min 2000)")
     args = parser.parse_args()
 
     imports = handler_import_times(args.runs)
@@ -122,8 +127,32 @@ def main() -> int:
         f"(ratio to target {hire_median / GENUINE_HIRE_TARGET_S:.2f})"
     )
 
+    from access import time_access
+
+    with open(os.devnull, "w") as quiet:
+        stdout, sys.stdout = sys.stdout, quiet
+        try:
+            access = time_access(max(2000, args.access_requests))
+        finally:
+            sys.stdout = stdout
+    print(
+        f"access decision, warm, {access['requests']} requests: p50 {access['decision']['p50_ms']:.2f} ms, "
+        f"p99 {access['decision']['p99_ms']:.2f} ms; floor (RS256 verify + sign) p50 "
+        f"{access['floor_rs256_verify_plus_sign']['p50_ms']:.2f} ms; store (lookup + audit) p50 "
+        f"{access['store_lookup_plus_audit']['p50_ms']:.2f} ms; ratio to target "
+        f"(1.5 x floor + store) {access['p50_ratio_to_target']:.2f}; KMS signing path (moto) p50 "
+        f"{access['kms_signing_path_via_moto']['p50_ms']:.2f} ms"
+    )
+
+    from cost import estimate, print_table
+
+    cost = estimate()
+    print_table(cost)
+
     merge(
         {
+            "access_decision": access,
+            "cost": cost,
             "handler_import_ms": imports,
             "handler_import_target_ms": IMPORT_TARGET_MS,
             "heaviest_handler": heaviest,

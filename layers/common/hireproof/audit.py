@@ -2,6 +2,11 @@
 
 Records hold ids, actions, outcomes, reasons and scores only: never names, e-mail
 addresses, document data, images or tokens.
+
+Each record carries `expires_at` (Unix seconds), AUDIT_RETENTION_DAYS after it was written
+(template parameter AuditRetentionDays, default 2555 days, about seven years). The audit
+table's TTL setting lets DynamoDB delete a record after that time; no HireProof role may
+update or delete one.
 """
 
 from __future__ import annotations
@@ -15,11 +20,23 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hireproof import aws
-from hireproof.config import require_env
+from hireproof.config import int_env, require_env
+from hireproof.errors import ConfigurationError
 
 logger = Logger(child=True)
 
 AuditValue = str | int | float | bool | None
+
+DEFAULT_RETENTION_DAYS = 2555
+_SECONDS_PER_DAY = 86400
+
+
+def retention_days() -> int:
+    """Return AUDIT_RETENTION_DAYS (default 2555), or raise ConfigurationError when it is below 1."""
+    days = int_env("AUDIT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
+    if days < 1:
+        raise ConfigurationError(f"environment variable AUDIT_RETENTION_DAYS must be at least 1, got {days}")
+    return days
 
 
 def _to_dynamodb(value: AuditValue) -> Any:
@@ -43,7 +60,8 @@ def record(
     The write is conditional on the record id being new, so a record is never
     overwritten; the table's IAM policy denies updates and deletes.
     """
-    recorded_at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+    moment = now or dt.datetime.now(dt.UTC)
+    recorded_at = moment.isoformat(timespec="milliseconds")
     record_id = f"{recorded_at}#{uuid.uuid4().hex}"
     item: dict[str, Any] = {
         "subject_id": subject_id,
@@ -53,6 +71,7 @@ def record(
         "outcome": outcome,
         "actor": actor,
         "reasons": list(reasons),
+        "expires_at": int(moment.timestamp()) + retention_days() * _SECONDS_PER_DAY,
     }
     if details:
         item["details"] = {key: _to_dynamodb(value) for key, value in details.items()}

@@ -55,11 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("--no-services", action="store_true", help="do not start the fake external systems")
     serve.add_argument("--log-level", default="INFO", help="log level of the local runtime (default: INFO)")
+    serve.add_argument(
+        "--stack-file",
+        type=Path,
+        default=Path("build/local-stack.json"),
+        help=(
+            "where to write the stack's endpoint, API URL and resource names for "
+            "`hireproof --local` while it runs (default: build/local-stack.json)"
+        ),
+    )
     arguments = parser.parse_args(argv)
 
     logging.basicConfig(
         level=arguments.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    from hireproof.local.description import write_description
     from hireproof.local.stack import LocalStack, default_services, seed_defaults
 
     services = [] if arguments.no_services else default_services()
@@ -87,10 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"health:        {stack.api_url}/health", flush=True)
         if services:
             _print_access(stack)
+        stack_file = write_description(stack, arguments.stack_file)
+        print(f"stack file:    {stack_file}  (read by `hireproof --local`)", flush=True)
         print(f"services:      {len(services)} started; press Ctrl-C to stop", flush=True)
-        shown = 0
-        while not stopping.wait(1.0):
-            shown = _print_new_links(stack, shown)
+        try:
+            shown = 0
+            while not stopping.wait(1.0):
+                shown = _print_new_links(stack, shown)
+        finally:
+            # A stale file would point the operator command at a stopped stack.
+            stack_file.unlink(missing_ok=True)
         print("stopping", flush=True)
     return 0
 

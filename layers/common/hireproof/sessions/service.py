@@ -7,6 +7,7 @@ session's language.
 
 from __future__ import annotations
 
+import time
 from typing import TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -284,7 +285,14 @@ def submit(session: Session) -> DecisionView:
     """
     if not session.task_token:
         raise ConflictError(translate("api.error.not_ready_to_submit", session.locale))
+    started = time.monotonic()
     record = _evaluate(session)
+    # Engine and policy time of an attempt that decided; a retake raises before this line.
+    metrics.add_metric(
+        name="VerificationDuration",
+        unit=MetricUnit.Milliseconds,
+        value=round((time.monotonic() - started) * 1000),
+    )
 
     decided, recorded_now = store.record_decision(session, record)
     if not recorded_now:
