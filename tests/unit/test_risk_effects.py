@@ -546,3 +546,15 @@ def test_handler_raises_on_invalid_event(world: World) -> None:
 
     with pytest.raises(InvalidRequestError, match=r"detail\.level"):
         handler.lambda_handler(event, LambdaContext())
+
+
+def test_high_risk_during_step_up_replaces_it(world: World) -> None:
+    _deliver(world, _event("evt-medium", RiskLevel.MEDIUM))
+
+    response = _deliver(world, _event("evt-high", RiskLevel.HIGH, minutes=1))
+
+    statuses = {e["name"]: e["status"] for e in world.executions()}
+    assert statuses[effects.execution_name(world.person_id, "evt-medium")] == "ABORTED"
+    assert statuses[effects.execution_name(world.person_id, "evt-high")] == "RUNNING"
+    assert "reverification_started" in response.actions
+    assert world.access()["access_status"] == "SUSPENDED"

@@ -8,17 +8,14 @@ through `accept()`, which checks them as Access does.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from moto import mock_aws
 
-from hireproof import aws
 from hireproof.access.settings import gateway_from_env
 from hireproof.access.signing import KmsDecisionSigner, decision_token
 from hireproof.access.tokens import GatewaySettings, validate_gateway_token
@@ -26,10 +23,12 @@ from hireproof.errors import GatewayTokenInvalidError, JwksUnavailableError
 from hireproof.jwks import MAX_DOCUMENT_BYTES, JwksCache
 from hireproof.local.fakes._service import FakeHttpsService, FakeRequest, FakeResponse
 from hireproof.local.fakes.access_gateway import CERTS_PATH, DecisionRejectedError, FakeAccessGateway
+from hireproof.local.stack import LocalStack
 
 pytestmark = pytest.mark.workflow
 
 EMAIL = "renee.dubois@example.com"
+SignerFactory = Callable[..., KmsDecisionSigner]
 
 
 @pytest.fixture
@@ -49,23 +48,21 @@ def cache_for(gateway: FakeAccessGateway, **options: Any) -> JwksCache:
 
 
 @pytest.fixture
-def kms(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    aws.reset_clients()
-    with mock_aws():
-        yield
-    aws.reset_clients()
+def kms(local_stack: LocalStack) -> SignerFactory:
+    """Return a factory of KMS signers whose keys live in the local stack's moto server.
 
+    A `mock_aws()` here would reset moto's backends, which the session's local stacks share.
+    """
+    client = local_stack.client("kms")
 
-def kms_signer(*, keys: int = 1) -> KmsDecisionSigner:
-    client = boto3.client("kms")
-    ids = [
-        client.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
-        for _ in range(keys)
-    ]
-    return KmsDecisionSigner(ids)
+    def kms_signer(*, keys: int = 1) -> KmsDecisionSigner:
+        ids = [
+            client.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+            for _ in range(keys)
+        ]
+        return KmsDecisionSigner(ids, client=client)
+
+    return kms_signer
 
 
 class KeysEndpoint(FakeHttpsService):
@@ -210,8 +207,8 @@ def test_slow_certs_url_times_out(gateway: FakeAccessGateway) -> None:
 
 
 # ----------------------------------------------------------------- decisions through accept()
-def test_accept_round_trips_kms_decision(gateway: FakeAccessGateway, kms: None) -> None:
-    signer = kms_signer()
+def test_accept_round_trips_kms_decision(gateway: FakeAccessGateway, kms: SignerFactory) -> None:
+    signer = kms()
     request_token, nonce = gateway.mint(EMAIL)
     claims = validate_gateway_token(request_token, settings=settings_for(gateway), jwks=cache_for(gateway))
     now = int(time.time())
@@ -225,8 +222,8 @@ def test_accept_round_trips_kms_decision(gateway: FakeAccessGateway, kms: None) 
     assert gateway.decisions == [accepted]
 
 
-def test_accept_fetches_keys_url(gateway: FakeAccessGateway, kms: None) -> None:
-    signer = kms_signer(keys=2)
+def test_accept_fetches_keys_url(gateway: FakeAccessGateway, kms: SignerFactory) -> None:
+    signer = kms(keys=2)
     endpoint = KeysEndpoint(signer.jwks())
     endpoint.start()
     try:
@@ -241,8 +238,8 @@ def test_accept_fetches_keys_url(gateway: FakeAccessGateway, kms: None) -> None:
     assert len(endpoint.calls_to("GET", "/access/keys")) == 1
 
 
-def test_accept_rejects_wrong_nonce(gateway: FakeAccessGateway, kms: None) -> None:
-    signer = kms_signer()
+def test_accept_rejects_wrong_nonce(gateway: FakeAccessGateway, kms: SignerFactory) -> None:
+    signer = kms()
     answer = decision_token(signer, success=True, nonce="nonce-a", now=int(time.time()))
 
     with pytest.raises(DecisionRejectedError) as caught:
@@ -251,8 +248,8 @@ def test_accept_rejects_wrong_nonce(gateway: FakeAccessGateway, kms: None) -> No
     assert caught.value.reason == "nonce_mismatch"
 
 
-def test_accept_rejects_expired_decision(gateway: FakeAccessGateway, kms: None) -> None:
-    signer = kms_signer()
+def test_accept_rejects_expired_decision(gateway: FakeAccessGateway, kms: SignerFactory) -> None:
+    signer = kms()
     now = int(time.time())
     answer = decision_token(signer, success=True, nonce="nonce-a", now=now)
 
@@ -262,8 +259,8 @@ def test_accept_rejects_expired_decision(gateway: FakeAccessGateway, kms: None) 
     assert caught.value.reason == "expired"
 
 
-def test_accept_rejects_unpublished_key(gateway: FakeAccessGateway, kms: None) -> None:
-    signer, other = kms_signer(), kms_signer()
+def test_accept_rejects_unpublished_key(gateway: FakeAccessGateway, kms: SignerFactory) -> None:
+    signer, other = kms(), kms()
     answer = decision_token(signer, success=True, nonce="nonce-a", now=int(time.time()))
 
     with pytest.raises(DecisionRejectedError) as caught:
@@ -272,8 +269,8 @@ def test_accept_rejects_unpublished_key(gateway: FakeAccessGateway, kms: None) -
     assert caught.value.reason == "unknown_kid"
 
 
-def test_accept_rejects_non_rsa_key_set(gateway: FakeAccessGateway, kms: None) -> None:
-    signer = kms_signer()
+def test_accept_rejects_non_rsa_key_set(gateway: FakeAccessGateway, kms: SignerFactory) -> None:
+    signer = kms()
     ec_jwk = jwt.algorithms.ECAlgorithm.to_jwk(
         ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True
     )

@@ -361,6 +361,18 @@ def start_reverification(
 
     claim = _claim_item(person_id)
     running = running_reverification(person_id)
+    escalating = (
+        running is not None
+        and running != arn
+        and claim is not None
+        and claim.get("mode") == ReverificationMode.STEP_UP.value
+        and mode is ReverificationMode.SUSPENDED
+    )
+    if escalating:
+        # A step-up that expires leaves access alone, which would strand a suspended person;
+        # the suspended re-verification replaces it.
+        cancel_reverification(person_id, cause="risk rose to HIGH during a step-up")
+        running = None
     if running is not None and running != arn:
         logger.info(
             "re-verification already running", extra={"person_id": person_id, "execution_arn": running}
@@ -380,6 +392,7 @@ def start_reverification(
                 "sk": REVERIFICATION_SK,
                 "execution_arn": arn,
                 "event_id": event_id,
+                "mode": mode.value,
                 "claimed_at": int(time.time()),
             },
             **condition,
