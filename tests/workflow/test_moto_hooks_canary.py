@@ -323,3 +323,27 @@ def test_moto_still_ignores_bucket_policy_conditions(fixture_stack: LocalStack) 
     assert raised.value.response["Error"]["Code"] in ("403", "AccessDenied"), (
         f"moto {MOTO} now evaluates bucket policy conditions; remove provision.local_bucket_policy"
     )
+
+
+def test_environ_items_survive_concurrent_removal() -> None:
+    import os
+    import threading
+
+    import hireproof.local.invoker  # noqa: F401  (installs the snapshot reads)
+
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            os.environ["HIREPROOF_CANARY_CHURN"] = "1"
+            os.environ.pop("HIREPROOF_CANARY_CHURN", None)
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        for _ in range(20_000):
+            dict(os.environ.items())
+            os.environ.copy()
+    finally:
+        stop.set()
+        thread.join()

@@ -40,6 +40,32 @@ logger = logging.getLogger(__name__)
 # One lock for the process, because os.environ is one mapping for the process.
 _INVOCATION_LOCK = threading.Lock()
 
+
+def _install_snapshot_environ_reads() -> None:
+    """Make os.environ.items(), values() and copy() read one snapshot of the variables.
+
+    The standard versions list the keys first and then read each value, so a key that an
+    invocation removes in between raises KeyError in the reading thread. botocore reads
+    os.environ.items() (through urllib's proxy settings) whenever a client is created, and
+    moto's Step Functions engine creates clients on its own threads. Copying the underlying
+    dict is atomic under the GIL, so reads from a snapshot never fail.
+    """
+    environ_type = type(os.environ)
+    if getattr(environ_type, "_hireproof_snapshot_reads", False):
+        return
+
+    def snapshot(self: Any) -> list[tuple[str, str]]:
+        data = dict(self._data)
+        return [(self.decodekey(key), self.decodevalue(value)) for key, value in data.items()]
+
+    environ_type.items = snapshot  # type: ignore[method-assign, assignment]
+    environ_type.values = lambda self: [value for _, value in snapshot(self)]  # type: ignore[method-assign, assignment, return-value]
+    environ_type.copy = lambda self: dict(snapshot(self))  # type: ignore[method-assign]
+    environ_type._hireproof_snapshot_reads = True  # type: ignore[attr-defined]
+
+
+_install_snapshot_environ_reads()
+
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
 
 
