@@ -149,9 +149,26 @@ def main() -> int:
     cost = estimate()
     print_table(cost)
 
+    from risk import time_risk
+
+    with open(os.devnull, "w") as quiet:
+        stdout, sys.stdout = sys.stdout, quiet
+        try:
+            risk = time_risk()
+        finally:
+            sys.stdout = stdout
+    small, large = risk["runs"]
+    print(
+        f"risk events, EventBridge envelope to handler: {small['events']} in {small['seconds']:.1f} s "
+        f"({small['events_per_second']:.0f}/s), {large['events']} in {large['seconds']:.1f} s "
+        f"({large['events_per_second']:.0f}/s); 10k/1k time ratio {risk['ratio_10k_to_1k']:.2f} "
+        f"(target <= {risk['linear_target_ratio']:.0f})"
+    )
+
     merge(
         {
             "access_decision": access,
+            "risk_events": risk,
             "cost": cost,
             "handler_import_ms": imports,
             "handler_import_target_ms": IMPORT_TARGET_MS,

@@ -347,3 +347,89 @@ def test_environ_items_survive_concurrent_removal() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+# ----------------------------------------------------------------------------- DynamoDB
+def _transaction_table(stack: LocalStack) -> tuple[Any, str]:
+    client = stack.client("dynamodb")
+    name = f"canary-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client, name
+
+
+def test_transaction_snapshot_rolls_back_cancelled_writes(fixture_stack: LocalStack) -> None:
+    client, name = _transaction_table(fixture_stack)
+    for sk in ("A", "B"):
+        client.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": sk}, "n": {"N": "1"}})
+
+    with pytest.raises(ClientError) as cancelled:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"pk": {"S": "p"}, "sk": {"S": "C"}}}},
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "B"}},
+                        "UpdateExpression": "SET n = :two",
+                        "ConditionExpression": "n = :zero",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}, ":zero": {"N": "0"}},
+                    }
+                },
+            ]
+        )
+
+    items = client.query(
+        TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+    )["Items"]
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert {i["sk"]["S"]: i["n"]["N"] for i in items} == {"A": "1", "B": "1"}, changed(
+        "DynamoDBBackend.transact_write_items rollback", "install_transaction_snapshot"
+    )
+
+
+def test_transaction_snapshot_keeps_committed_writes(fixture_stack: LocalStack) -> None:
+    client, name = _transaction_table(fixture_stack)
+    client.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": "A"}, "n": {"N": "1"}})
+
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "p"}, "sk": {"S": "C"}, "n": {"N": "3"}}}},
+            {
+                "Update": {
+                    "TableName": name,
+                    "Key": {"pk": {"S": "p"}, "sk": {"S": "A"}},
+                    "UpdateExpression": "SET n = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}},
+                }
+            },
+        ]
+    )
+
+    items = client.query(
+        TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+    )["Items"]
+    assert {i["sk"]["S"]: i["n"]["N"] for i in items} == {"A": "2", "C": "3"}
+
+
+def test_transaction_snapshot_is_installed(fixture_stack: LocalStack) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    assert getattr(DynamoDBBackend.transact_write_items, "__hireproof_original__", None) is not None, changed(
+        "DynamoDBBackend.transact_write_items", "install_transaction_snapshot"
+    )

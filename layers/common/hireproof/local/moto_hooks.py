@@ -19,6 +19,7 @@ to end.
 
 from __future__ import annotations
 
+import collections
 import copy
 import email
 import email.policy
@@ -469,9 +470,97 @@ def _from_raw(message_id: str, source: str | None, destinations: list[str], raw_
 
 
 # ----------------------------------------------------------------------------- all
+# ----------------------------------------------------------------------------- DynamoDB
+_TRANSACTION = threading.local()
+
+
+def _transaction_keys(backend: Any, transact_items: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Return, per table name, the keys (moto DynamoType hash and range) a transaction writes."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    keys: dict[str, list[Any]] = {}
+    for entry in transact_items:
+        operation = next(iter(entry.values()))
+        table = backend.tables.get(operation.get("TableName"))
+        if table is None:
+            continue
+        key = operation.get("Key") or operation.get("Item") or {}
+        hash_value = DynamoType(key[table.hash_key_attr]) if table.hash_key_attr in key else None
+        range_attr = table.range_key_attr
+        range_value = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
+        keys.setdefault(table.name, []).append((hash_value, range_value))
+    return keys
+
+
+def _snapshot_table(table: Any, real_deepcopy: Callable[..., Any]) -> Any:
+    """Copy a table for a transaction's rollback: every item shared, the written ones copied."""
+    snapshot = copy.copy(table)
+    if table.range_key_attr:
+        partitions = {hash_key: dict(stored) for hash_key, stored in table.items.items()}
+    else:
+        partitions = dict(table.items)
+    snapshot.items = collections.defaultdict(dict, partitions)
+    for hash_value, range_value in _TRANSACTION.keys.get(table.name, []):
+        if hash_value is None or hash_value not in table.items:
+            continue
+        if not table.range_key_attr:
+            snapshot.items[hash_value] = real_deepcopy(table.items[hash_value])
+        elif range_value is not None and range_value in table.items[hash_value]:
+            partition = snapshot.items[hash_value]
+            partition[range_value] = real_deepcopy(table.items[hash_value][range_value])
+    return snapshot
+
+
+def install_transaction_snapshot() -> None:
+    """Make TransactWriteItems snapshot only the items it writes, not whole tables.
+
+    moto 5.2.5 deep-copies every table a transaction names, to restore it when the transaction
+    is cancelled. That costs time in proportion to the table's size, so the local stack slowed
+    down as tables grew, which DynamoDB does not. The hook hands moto a snapshot in which the
+    written items are deep copies and every other item is the stored object, which a cancelled
+    transaction never changed. Rollback restores the same state as before.
+    """
+    try:
+        import moto.dynamodb.models as dynamodb_models
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.table import Table
+    except ImportError as exc:
+        raise _changed("the location of DynamoDBBackend", "install_transaction_snapshot") from exc
+    transact = _original(DynamoDBBackend, "transact_write_items")
+    thing = "DynamoDBBackend.transact_write_items"
+    _require_parameters(transact, ["self", "transact_items"], thing, "install_transaction_snapshot")
+    current_copy = getattr(dynamodb_models, "copy", None)
+    if current_copy is not copy and type(current_copy).__name__ != "_SnapshotCopy":
+        raise _changed(f"how {thing} copies tables", "install_transaction_snapshot")
+
+    class _SnapshotCopy:
+        """Stands in for the copy module inside moto.dynamodb.models."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, Table) and getattr(_TRANSACTION, "keys", None) is not None:
+                return _snapshot_table(value, copy.deepcopy)
+            return copy.deepcopy(value, memo)
+
+    dynamodb_models.copy = _SnapshotCopy()  # type: ignore[attr-defined, assignment]
+
+    def transact_write_items_hook(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        _TRANSACTION.keys = _transaction_keys(self, transact_items)
+        try:
+            return transact(self, transact_items)  # type: ignore[no-any-return]
+        finally:
+            _TRANSACTION.keys = None
+
+    _patch(DynamoDBBackend, "transact_write_items", transact_write_items_hook, transact)
+
+
 def install_all(dispatch: LambdaDispatcher, deliver: EventDeliverer) -> None:
     """Install every hook; installing again only replaces the callbacks."""
     install_lambda_hook(dispatch)
     install_events_hook(deliver)
     install_start_execution_name_fix()
     install_ses_capture()
+    install_transaction_snapshot()
