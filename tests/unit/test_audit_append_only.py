@@ -151,6 +151,10 @@ def test_audit_writers_get_put_item_only() -> None:
     writers = sorted({owner for owner, action in grants if action == "dynamodb:PutItem"})
     assert len(writers) >= 10, f"expected the onboarding steps among the audit writers, found {writers}"
     assert forbidden_grants(grants) == []
+    # Writers cannot read the trail either, so they never learn a record's key (it ends in a
+    # random UUID) and a PutItem cannot land on an existing record.
+    readers = sorted({owner for owner, action in grants if action in READ_ACTIONS})
+    assert readers == [], f"functions that may read the audit trail: {readers}"
 
 
 def test_audit_check_flags_update_item() -> None:
