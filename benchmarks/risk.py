@@ -6,10 +6,10 @@ state with its conditional writes and dedup marker, audits it and responds. The 
 in-process DynamoDB with template.yaml's tables, so figures measure HireProof's code and moto,
 not DynamoDB's latency; the bus itself is not timed.
 
-The mix per run: 200 ACTIVE people; for each, LOW and MEDIUM events alternate with rising event
-times (MEDIUM starts one step-up re-verification per person, later ones find it running), 1% of
-deliveries repeat an earlier event (duplicates), and 1% arrive late with an older event time
-(stale). Target: the 10,000-event run takes at most 11 times the 1,000-event run (linear).
+Each run has 200 ACTIVE people, and each person's LOW and MEDIUM events alternate with rising
+event times. The first MEDIUM starts a step-up re-verification per person, and later ones find
+it running. 1% of deliveries repeat an earlier event (duplicates), and 1% arrive late with an
+older event time (stale). Target: the 10,000-event run takes at most 11 times the 1,000-event run (linear).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 - POST /access/evaluate: Cloudflare Access external evaluation; `{"token": <JWT>}` in, a signed
   `{"token": <JWT>}` out (see `hireproof.access.evaluation`);
-- GET /access/keys: the public keys that check HireProof's answers, as a JWKS;
+- GET /access/keys: the public keys that verify HireProof's signed responses, as a JWKS;
 - POST /access/decisions (IAM-authorized): `{"email", "application"}` in, `{"allow", "reasons",
   "step_up_url"}` out, for gateways without external evaluation.
 

@@ -1,7 +1,7 @@
 """GET /verify, GET /verify/step-up and GET /verify/assets/{proxy+}: the verification page.
 
-/verify/step-up is where the access gateway sends a person who must verify again; the page
-then explains that a link is on its way by e-mail.
+The access gateway sends a person who must verify again to /verify/step-up. That page
+explains that a link is on its way by e-mail.
 
 The function serves static files and message catalogs only. The page itself calls the
 verification API (functions/verification_api) from the hire's browser, so no token and no

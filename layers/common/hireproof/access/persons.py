@@ -1,4 +1,4 @@
-"""A person as the access gateway sees them: the onboarding behind a work e-mail and its access state.
+"""A person for access decisions: the onboarding behind a work e-mail, and its access state.
 
 The person id is the id of the onboarding that made the person ACTIVE: opaque, stable, and
 already the subject of every audit record about them. One item per person, `pk=<onboarding id>,
@@ -62,7 +62,7 @@ class RiskLevel(StrEnum):
 
 @dataclass(frozen=True)
 class Person:
-    """What an access decision needs to know about one person."""
+    """The facts about one person that an access decision reads."""
 
     person_id: str
     onboarding_state: str
@@ -111,7 +111,7 @@ def _person(hire_item: dict[str, Any], access_item: dict[str, Any] | None) -> Pe
 
 
 def _items(person_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    # Two point reads: the partition also holds effect records and risk event ids.
+    # Two point reads, because the partition also contains effect records and risk event ids.
     table = _table()
     hire = table.get_item(Key={"pk": person_id, "sk": HIRE_SK}, ConsistentRead=True).get("Item")
     if hire is None:

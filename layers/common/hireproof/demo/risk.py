@@ -1,8 +1,8 @@
 """Continuous assurance scenarios: risk events after activation change access within seconds.
 
 - high risk after activation: a vendor's HIGH `RiskLevelChanged` event, delivered twice,
-  suspends the person, revokes their gateway sessions once and starts one re-verification;
-  the person verifies again and access is restored;
+  suspends the person. It revokes their gateway sessions once and starts one re-verification,
+  and after the person verifies again, access is restored;
 - a Shared Signals transmitter pushes a CAEP session-revoked SET over HTTP, which suspends
   another active person;
 - out of order: a newer LOW event arrives before an older HIGH one, and the newest wins.

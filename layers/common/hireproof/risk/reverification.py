@@ -7,8 +7,8 @@ session of purpose REVERIFICATION. The workflow ends in one of these outcomes:
   `persons.record_verification` sets access ACTIVE, risk LOW and no step-up;
 - FAILED or EXPIRED (no decision in time): the account is disabled and its sessions revoked,
   access DISABLED, and security gets one alert;
-- a step-up (mode step_up, started by MEDIUM risk) that expires: the link stops working and
-  the step-up stays pending; access is neither suspended nor disabled;
+- a step-up (mode step_up, started by MEDIUM risk) that expires: the link stops working, and
+  the step-up stays pending. Access is neither suspended nor disabled.
 - NEEDS_REVIEW: access stays as it is (SUSPENDED, or ACTIVE with a step-up pending) and the
   reviewers' topic gets a request. A reviewer
   then restores or revokes the person with the operator commands of `hireproof.risk.effects`;
@@ -69,7 +69,7 @@ def close_reverification(
     """Bring the person's access to the state that the re-verification's outcome calls for.
 
     A step-up that is not completed in time only expires its link: the person keeps access to
-    what does not need a step-up, and the next access decision still asks for one.
+    what does not need a step-up, and the next access decision still requires one.
     """
     session_id = session_id_for(person_id, VerificationPurpose.REVERIFICATION)
     reasons = list(verification.reasons) if verification is not None else []
