@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hireproof.access import persons
-from hireproof.errors import ConflictError, NotFoundError
+from hireproof.errors import ConflictError, InvalidRequestError, NotFoundError
 from hireproof.models import OnboardingState
 from hireproof.risk import effects
 from hireproof.risk.models import RiskEvent, risk_event_from_eventbridge
@@ -36,7 +36,15 @@ def _resolve(event: RiskEvent) -> persons.Person | None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    risk_event = risk_event_from_eventbridge(event)
+    try:
+        risk_event = risk_event_from_eventbridge(event)
+    except InvalidRequestError as exc:
+        # A retry cannot fix it; the event goes to the dead-letter queue, and this line says why.
+        logger.error(
+            "invalid risk event",
+            extra={"eventbridge_id": event.get("id"), "field": exc.field, "error": exc.message},
+        )
+        raise
     logger.append_keys(event_id=risk_event.event_id, risk_level=risk_event.level.value)
 
     person = _resolve(risk_event)

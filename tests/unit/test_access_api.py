@@ -178,6 +178,7 @@ def test_evaluate_answers_signed_deny_when_the_lookup_fails(
     [
         ("{not json", 400, "MalformedBodyError", "body"),
         ("{}", 422, "InvalidRequestError", "token"),
+        ("[]", 422, "InvalidRequestError", "body"),
         (json.dumps({"token": 7}), 422, "InvalidRequestError", "token"),
         (json.dumps({"token": "x" * 20_000}), 413, "PayloadTooLargeError", "body"),
     ],

@@ -95,7 +95,9 @@ def test_record_decision_address_signal_needs_review(
 
     assert result == {"decision": "NEEDS_REVIEW", "reasons": ["shipping_address_reused"]}
     record = store.get_onboarding(onboarding_id)
-    assert record["state"] == "IN_REVIEW"
+    # IN_REVIEW waits for the review's task token, so no reviewer can decide before it exists.
+    assert record["state"] == "AWAITING_VERIFICATION"
+    assert record["decision"] == "NEEDS_REVIEW"
     assert record["verified_address"]["line1"] == "12 Rue Example"
 
 

@@ -177,6 +177,7 @@ def test_high_risk_suspends_revokes_and_starts(world: World) -> None:
         "idp_sessions_revoked",
         "gateway_sessions_revoked",
         "reverification_started",
+        "security_alerted",
     )
     assert world.access()["access_status"] == "SUSPENDED"
     assert world.okta_status() == "SUSPENDED"
@@ -216,7 +217,7 @@ def test_duplicate_after_crash_finishes_effects(world: World) -> None:
 
     again = _deliver(world, event)
 
-    assert again.actions == ("gateway_sessions_revoked", "reverification_started")
+    assert again.actions == ("gateway_sessions_revoked", "reverification_started", "security_alerted")
     assert world.session_revocations() == 1
     assert world.cloudflare.revocations_of(world.work_email) == 1
 

@@ -163,7 +163,7 @@ def test_evaluate_rejects_attack_token_without_a_decision(
     [
         (b"{not json", 400, "body"),
         (b"{}", 422, "token"),
-        (b"", 422, "token"),
+        (b"", 422, "body"),
         (json.dumps({"token": "a" * 40_000}).encode(), 413, "body"),
     ],
     ids=["malformed_json", "missing_token", "empty_body", "oversized_body"],

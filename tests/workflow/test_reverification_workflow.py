@@ -523,7 +523,9 @@ def test_high_risk_then_pass(run: Run) -> None:
     assert actions.count("verification_recorded") == 1
     closing = [record for record in seen["audit"] if record["action"] == "reverification_closed"]
     assert [record["outcome"] for record in closing] == ["PASSED"]
-    assert seen["alerts"] == ([], [])
+    bus_alerts, sns_alerts = seen["alerts"]
+    assert [alert["action"] for alert in bus_alerts] == ["access_suspended_high_risk"]
+    assert bus_alerts == sns_alerts
     stored = repr(seen["audit"]).lower()
     assert work_email.lower() not in stored
     assert hire.personal_email.lower() not in stored
@@ -542,10 +544,10 @@ def test_high_risk_then_fail(run: Run) -> None:
     assert seen["access"]["access_status_reason"] == "reverification_failed"
     assert seen["okta"]["status"] == "DEPROVISIONED"
     bus_alerts, sns_alerts = seen["alerts"]
-    assert len(bus_alerts) == 1, bus_alerts
+    actions = [alert["action"] for alert in bus_alerts]
+    assert actions == ["access_suspended_high_risk", "reverification_failed"], bus_alerts
     assert bus_alerts == sns_alerts
-    assert bus_alerts[0]["action"] == "reverification_failed"
-    assert bus_alerts[0]["reasons"]
+    assert bus_alerts[1]["reasons"]
     closing = [record for record in seen["audit"] if record["action"] == "reverification_closed"]
     assert [record["outcome"] for record in closing] == ["FAILED"]
     [applied] = [record for record in seen["audit"] if record["action"] == "risk_level_changed"]
@@ -562,9 +564,10 @@ def test_reverification_expires(run: Run) -> None:
     assert seen["access"]["access_status_reason"] == "reverification_expired"
     assert seen["okta"]["status"] == "DEPROVISIONED"
     bus_alerts, sns_alerts = seen["alerts"]
-    assert [alert["action"] for alert in bus_alerts] == ["reverification_expired"]
+    actions = [alert["action"] for alert in bus_alerts]
+    assert actions == ["access_suspended_high_risk", "reverification_expired"]
     assert bus_alerts == sns_alerts
-    assert bus_alerts[0]["reasons"] == ["reverification_not_completed"]
+    assert bus_alerts[1]["reasons"] == ["reverification_not_completed"]
     # The unused link stops working once the re-verification has expired.
     assert seen["session"]["status"] == "EXPIRED"
     assert seen["link_after"] == (410, "InvitationExpiredError")

@@ -60,9 +60,13 @@ def parse_evaluation_body(body: bytes) -> str:
         document = json.loads(body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedBodyError('body is not valid JSON; send {"token": "<JWT>"}', field="body") from exc
-    token = document.get("token") if isinstance(document, dict) else None
-    if not isinstance(token, str) or not token:
+    if not isinstance(document, dict):
+        raise InvalidRequestError('body must be a JSON object; send {"token": "<JWT>"}', field="body")
+    token = document.get("token")
+    if token is None or token == "":
         raise InvalidRequestError('token is missing; send {"token": "<JWT>"}', field="token")
+    if not isinstance(token, str):
+        raise InvalidRequestError('token must be a string; send {"token": "<JWT>"}', field="token")
     return token
 
 

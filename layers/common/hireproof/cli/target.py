@@ -233,7 +233,7 @@ def from_local(path: Path) -> Target:
     except FileNotFoundError as exc:
         raise CommandError(
             f"no local stack file at {path}; start the local stack with `make serve`, "
-            "or pass --local FILE with the file it printed"
+            "or pass --local-file FILE with the file it printed"
         ) from exc
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot read the local stack file {path}: {exc}; restart `make serve`") from exc

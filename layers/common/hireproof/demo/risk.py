@@ -213,12 +213,17 @@ def out_of_order_events(demo: Demo, genuine: ScenarioReport) -> ScenarioReport:
         ),
         "allowed_after": _gateway_says(demo, person_id),
     }
+    report.notes.append(
+        f"newer LOW applied, older HIGH dropped as stale; risk {report.risk['risk_level']}, "
+        f"{report.risk['new_gateway_revocations']} new revocations"
+    )
     report.wall_seconds = round(time.monotonic() - started, 2)
     return report
 
 
 EXPECTED: dict[str, dict[str, Any]] = {
     "high_risk_after_activation": {
+        "alerts": 1,
         "risk": {
             "allowed_before": True,
             "deliveries": 2,
@@ -231,6 +236,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         }
     },
     "shared_signals_session_revoked": {
+        "alerts": 1,
         "risk": {
             "push_status": 202,
             "replayed_push_status": 202,
@@ -241,6 +247,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         }
     },
     "out_of_order_events": {
+        "alerts": 0,
         "risk": {
             "delivered": ["newer LOW", "older HIGH"],
             "risk_level": "LOW",

@@ -373,10 +373,15 @@ def never_verified(demo: Demo) -> Callable[[], ScenarioReport]:
 
 
 def count_alerts(demo: Demo, reports: list[ScenarioReport]) -> None:
-    """Drain the security events queue and count SecurityAlert events per onboarding."""
+    """Drain the security events queue and count SecurityAlert events per onboarding.
+
+    Alerts about an onboarding (actions onboarding_*) go to the onboarding scenario's report.
+    Alerts about risk after onboarding go to the first risk scenario of that person, because
+    several risk scenarios share the genuine hire.
+    """
     sqs = demo.stack.client("sqs")
     queue_url = demo.stack.physical_id("SecurityEventsQueue")
-    alerts: dict[str, int] = {}
+    alerts: dict[tuple[str, bool], int] = {}
     while True:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []
@@ -386,11 +391,13 @@ def count_alerts(demo: Demo, reports: list[ScenarioReport]) -> None:
         for message in batch:
             event = json.loads(message["Body"])
             if event.get("detail-type") == "SecurityAlert":
-                onboarding_id = event["detail"]["onboarding_id"]
-                alerts[onboarding_id] = alerts.get(onboarding_id, 0) + 1
+                detail = event["detail"]
+                key = (detail["onboarding_id"], not str(detail.get("action", "")).startswith("onboarding_"))
+                alerts[key] = alerts.get(key, 0) + 1
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     for report in reports:
-        report.alerts = alerts.get(report.onboarding_id, 0)
+        about_risk = bool(report.risk)
+        report.alerts = alerts.pop((report.onboarding_id, about_risk), 0)
 
 
 def demo_refresh(demo: Demo, report: ScenarioReport) -> None:

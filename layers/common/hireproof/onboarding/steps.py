@@ -185,7 +185,9 @@ def record_decision(
         hire = store.get_hire(onboarding_id)
         state = {
             Decision.PASSED: OnboardingState.VERIFIED,
-            Decision.NEEDS_REVIEW: OnboardingState.IN_REVIEW,
+            # IN_REVIEW is set when the review's task token is stored (reviews.request_review), so
+            # a reviewer who sees IN_REVIEW can always decide.
+            Decision.NEEDS_REVIEW: OnboardingState.AWAITING_VERIFICATION,
             Decision.FAILED: OnboardingState.AWAITING_VERIFICATION,
         }[decision]
         # The laptop only ever goes to the HR home address that the verification

@@ -28,7 +28,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from hireproof import audit, aws
+from hireproof import audit, aws, events
 from hireproof.access import persons
 from hireproof.access.gateway_admin import NoGatewayAdmin, gateway_admin_from_env
 from hireproof.access.persons import ACCESS_SK, AccessStatus, RiskLevel
@@ -204,6 +204,13 @@ def _suspend_for_high_risk(person_id: str, event: RiskEvent) -> RiskResponse:
     execution_arn = str(started.result.get("execution_arn") or "") or None
 
     reasons = list(dict.fromkeys(reasons))
+
+    def alert() -> dict[str, Any]:
+        events.security_alert(subject_id=person_id, action="access_suspended_high_risk", reasons=reasons)
+        return {"reasons": reasons}
+
+    if effects.run_once(person_id, _effect_name(event.event_id, "security_alert"), alert).performed:
+        actions.append("security_alerted")
     effects.run_once(
         person_id,
         _effect_name(event.event_id, "response_audited"),
