@@ -495,19 +495,19 @@ def _transaction_keys(backend: Any, transact_items: Sequence[Mapping[str, Any]])
 def _snapshot_table(table: Any, real_deepcopy: Callable[..., Any]) -> Any:
     """Copy a table for a transaction's rollback: every item shared, the written ones copied."""
     snapshot = copy.copy(table)
-    if table.range_key_attr:
-        partitions = {hash_key: dict(stored) for hash_key, stored in table.items.items()}
-    else:
-        partitions = dict(table.items)
-    snapshot.items = collections.defaultdict(dict, partitions)
+    # Partitions the transaction does not write are shared; a written one is a new dict, since
+    # a Put adds its key to the partition's dict.
+    snapshot.items = collections.defaultdict(dict, table.items)
     for hash_value, range_value in _TRANSACTION.keys.get(table.name, []):
         if hash_value is None or hash_value not in table.items:
             continue
         if not table.range_key_attr:
             snapshot.items[hash_value] = real_deepcopy(table.items[hash_value])
-        elif range_value is not None and range_value in table.items[hash_value]:
-            partition = snapshot.items[hash_value]
-            partition[range_value] = real_deepcopy(table.items[hash_value][range_value])
+            continue
+        if snapshot.items[hash_value] is table.items[hash_value]:
+            snapshot.items[hash_value] = dict(table.items[hash_value])
+        if range_value is not None and range_value in table.items[hash_value]:
+            snapshot.items[hash_value][range_value] = real_deepcopy(table.items[hash_value][range_value])
     return snapshot
 
 
