@@ -97,15 +97,7 @@ def decide_for_email(
         details={"application": application[:200], "channel": channel},
         now=now,
     )
-    logger.info(
-        "access decided",
-        extra={
-            "person_id": decision.person_id,
-            "allow": decision.allow,
-            "reasons": decision.reasons,
-            "channel": channel,
-        },
-    )
+    # audit.record logs the decision (subject, outcome, reasons); a second line would only repeat it.
     if person is not None and observe_login is not None and identity is not None:
         observe_login(person, identity, now)
     return decision
