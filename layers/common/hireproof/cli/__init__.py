@@ -240,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = command(
         actions,
         "redrive",
-        "move a dead-letter queue's messages back to its source queue (or the --to queue)",
+        "move a dead-letter queue's messages back to its source queue, "
+        "the --to queue or the --to-function function",
         lambda t, a, o: dlq.redrive_command(
             t, queue_name=a.queue, destination=a.to, function=a.to_function, as_json=a.json, out=o
         ),
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = command(
         actions,
         "export",
-        "write audit records as JSON lines; one subject's come oldest first",
+        "write audit records as JSON lines; the records of one subject come oldest first",
         lambda t, a, o: audit_export.export_command(
             t, subject=a.subject, since=a.since, until=a.until, output=a.output, out=o
         ),

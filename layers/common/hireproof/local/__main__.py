@@ -14,6 +14,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from hireproof.local.fakes.access_gateway import FakeAccessGateway
+from hireproof.local.fakes.ssf_transmitter import FakeSsfTransmitter
 from hireproof.local.runtime import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
 if TYPE_CHECKING:
@@ -125,6 +127,22 @@ def _print_access(stack: LocalStack) -> None:
         f"generic key:   {secret['generic']}  (HR webhook key of source 'generic'; secret {secret_arn})",
         flush=True,
     )
+    api = stack.api_url
+    print(f"access:        POST {api}/access/evaluate, keys {api}/access/keys", flush=True)
+    print(f"shared signals: POST {stack.api_url}/ssf/events", flush=True)
+    for service in stack.services:
+        if isinstance(service, FakeAccessGateway):
+            print(
+                f"fake gateway:  issuer {service.issuer}, audience {service.audience} "
+                "(hireproof.local.fakes.access_gateway mints its tokens)",
+                flush=True,
+            )
+        elif isinstance(service, FakeSsfTransmitter):
+            print(
+                f"fake SSF transmitter: issuer {service.base_url} "
+                "(hireproof.local.fakes.ssf_transmitter signs its SETs)",
+                flush=True,
+            )
 
 
 def _print_new_links(stack: LocalStack, shown: int) -> int:
