@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .checkov-venv
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: demo test serve bench lint unit workflow browser static checkov clean
+.PHONY: demo test serve bench lint unit workflow browser static checkov page clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ workflow: $(STAMP)
 # The browser tests skip themselves, naming the Debian packages, when Chromium is missing.
 browser: $(STAMP)
 	$(PY) -m pytest tests/browser -q -rs
+
+# Amplify UI's FaceLivenessDetector for the verification page (the rekognition engine), built
+# with npm into layers/common/hireproof/web/static/liveness/. Run it before `sam build`.
+# No other target needs it: without the bundle the page says the live face check is unavailable.
+page:
+	cd web/liveness && npm ci && npm run build
 
 bench: $(STAMP)
 	mkdir -p build

@@ -19,6 +19,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hireproof import http_errors
+from hireproof.config import require_env
+from hireproof.sessions import evaluation
 from hireproof.web import assets, headers
 from hireproof.web.assets import Asset
 
@@ -41,16 +43,21 @@ def _send(asset: Asset | None, extra_headers: dict[str, str] | None = None) -> R
     )
 
 
+def _page_policy() -> dict[str, str]:
+    # The Rekognition engine's Face Liveness check streams from the browser to AWS in the
+    # Lambda's region, where the verification API created the session.
+    region = require_env("AWS_REGION") if evaluation.liveness_mode() == "rekognition" else None
+    return {"Content-Security-Policy": headers.content_security_policy(headers.upload_origin(), region)}
+
+
 @app.get("/verify")
 def page() -> Response[str]:
-    policy = headers.content_security_policy(headers.upload_origin())
-    return _send(assets.page_asset(), {"Content-Security-Policy": policy})
+    return _send(assets.page_asset(), _page_policy())
 
 
 @app.get("/verify/step-up")
 def step_up_page() -> Response[str]:
-    policy = headers.content_security_policy(headers.upload_origin())
-    return _send(assets.step_up_page_asset(), {"Content-Security-Policy": policy})
+    return _send(assets.step_up_page_asset(), _page_policy())
 
 
 # A catch-all regex, because Powertools' <name> route parameters stop at a slash.

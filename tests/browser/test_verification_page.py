@@ -36,6 +36,10 @@ from page_support import (
 pytestmark = pytest.mark.browser
 # The local stack stages users in IAM Identity Center, whose first credential is the user name.
 USER_NAME_KIND = "page.credential.kind.identity_center_first_sign_in"
+# Built by `make page`, which CI does not run.
+LIVENESS_BUNDLE = (
+    Path(__file__).resolve().parents[2] / "layers/common/hireproof/web/static/liveness/hireproof-liveness.js"
+)
 
 
 class PageErrors:
@@ -310,4 +314,8 @@ def test_rekognition_mode_shows_liveness_step(
     assert text_of(page, "#liveness-progress") == "Step 3 of 3"
     assert text_of(page, "#liveness-heading") == translate("api.step.liveness", "en")
     assert text_of(page, "#liveness-status") == translate("page.liveness.unavailable", "en")
+    # With the bundle built, the detector loads under the page's policy, and the step stops
+    # only because moto has no Face Liveness sessions. Without it, the script load fails.
+    registered = page.evaluate("typeof window.HireProofLiveness")
+    assert registered == ("object" if LIVENESS_BUNDLE.is_file() else "undefined")
     assert errors.messages == []

@@ -59,6 +59,8 @@ from template_resources import StackResources
 
 KEY_PATTERN = re.compile(r"^evidence/(?P<session>[^/]+)/(?P<kind>id_front|id_back|selfie)-[0-9a-f-]{36}$")
 MAX_BYTES = 15 * 1024 * 1024
+# The id format of a Cognito identity pool: region, colon, GUID.
+POOL_ID = "us-east-1:0f0e0d0c-0b0a-4909-8807-060504030201"
 
 
 @dataclass
@@ -337,6 +339,7 @@ class LivenessEngine:
 def liveness_engine(monkeypatch: pytest.MonkeyPatch) -> LivenessEngine:
     engine = LivenessEngine()
     monkeypatch.setenv("VERIFICATION_ENGINE", "rekognition")
+    monkeypatch.setenv("LIVENESS_IDENTITY_POOL_ID", POOL_ID)
     monkeypatch.setattr(evaluation, "engine", lambda: engine)
     return engine
 
@@ -353,7 +356,12 @@ def test_liveness_session_replaces_selfie(
 
     body = _body(created)
     assert created["statusCode"] == 200
-    assert body == {"liveness_session_id": "liveness-1", "region": "us-east-1", "expires_in": 180}
+    assert body == {
+        "liveness_session_id": "liveness-1",
+        "region": "us-east-1",
+        "expires_in": 180,
+        "identity_pool_id": POOL_ID,
+    }
     assert liveness_engine.created == [
         {"verification_session_id": verification.session_id, "hire_id": verification.onboarding_id}
     ]

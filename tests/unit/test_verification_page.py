@@ -27,6 +27,8 @@ from hireproof.web import assets, headers
 from sessions_support import LambdaContext, load_event, load_handler
 
 STATIC = Path(str(resources.files("hireproof.web").joinpath("static")))
+LIVENESS_PROJECT = Path(__file__).resolve().parents[2] / "web" / "liveness"
+LIVENESS_BUNDLE = "liveness/hireproof-liveness.js"
 BUCKET = "hireproof-evidence-test"
 STEPS = [kind.value for kind in EvidenceKind] + [LIVENESS_STEP]
 # A message key in the page's scripts: a quoted literal such as "page.retry".
@@ -39,6 +41,9 @@ def page_function(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("VERIFICATION_ENGINE", "local")
+    monkeypatch.setenv("HIREPROOF_STAGE", "dev")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
     hireproof_aws.reset_clients()
@@ -63,6 +68,36 @@ def test_page_event_serves_html_with_policy(page_function: ModuleType) -> None:
     assert "frame-ancestors 'none'" in policy
     assert response["headers"]["Referrer-Policy"] == "no-referrer"
     assert '<script type="module" src="verify/assets/js/main.js"></script>' in response["body"]
+
+
+def test_page_policy_allows_liveness_for_rekognition(
+    page_function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VERIFICATION_ENGINE", "rekognition")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    response = _call(page_function, load_event("verification_page", "page"))
+
+    directives = dict(
+        directive.split(" ", 1) for directive in response["headers"]["Content-Security-Policy"].split("; ")
+    )
+    connect = directives["connect-src"].split()
+    assert response["statusCode"] == 200
+    assert connect[:2] == ["'self'", f"https://{BUCKET}.s3.amazonaws.com"]
+    assert "https://cognito-identity.eu-west-1.amazonaws.com" in connect
+    assert "wss://streaming-rekognition.eu-west-1.amazonaws.com" in connect
+    assert "https://cdn.liveness.rekognition.amazonaws.com" in connect
+    assert len(connect) == 5
+    assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert directives["style-src"] == "'self'"
+
+
+def test_page_policy_for_local_engine_has_no_liveness() -> None:
+    policy = headers.content_security_policy("http://127.0.0.1:4566")
+
+    assert "connect-src 'self' http://127.0.0.1:4566;" in policy
+    assert "script-src 'self';" in policy
+    assert "amazonaws.com" not in policy
 
 
 def test_step_up_page_links_assets_one_folder_up(page_function: ModuleType) -> None:
@@ -110,6 +145,68 @@ def test_catalog_event_serves_page_messages(page_function: ModuleType) -> None:
     retake = "api.retake.no_face_in_selfie"
     assert document["messages"][retake] == i18n.catalog("ja")[retake]
     assert not [key for key in document["messages"] if key.startswith("email.")]
+
+
+def _bundle_event() -> dict[str, Any]:
+    event = load_event("verification_page", "script")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/verify/assets/{LIVENESS_BUNDLE}"
+    event["pathParameters"] = {"proxy": LIVENESS_BUNDLE}
+    return event
+
+
+@pytest.fixture
+def static_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of static/ without the liveness bundle, served in place of the real folder."""
+    root = tmp_path / "static"
+    for file in STATIC.rglob("*"):
+        if file.is_file() and not file.relative_to(STATIC).as_posix().startswith("liveness/"):
+            (root / file.relative_to(STATIC)).parent.mkdir(parents=True, exist_ok=True)
+            (root / file.relative_to(STATIC)).write_bytes(file.read_bytes())
+    monkeypatch.setattr(assets, "_static_root", lambda: root)
+    assets.static_asset.cache_clear()
+    yield root
+    assets.static_asset.cache_clear()
+
+
+def test_liveness_bundle_served_when_built(page_function: ModuleType, static_copy: Path) -> None:
+    bundle = static_copy / LIVENESS_BUNDLE
+    bundle.parent.mkdir()
+    bundle.write_text("window.HireProofLiveness = Object.freeze({});\n", encoding="utf-8")
+
+    response = _call(page_function, _bundle_event())
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "text/javascript; charset=utf-8"
+    assert response["body"] == bundle.read_text(encoding="utf-8")
+
+
+def test_liveness_bundle_missing_returns_404(page_function: ModuleType, static_copy: Path) -> None:
+    response = _call(page_function, _bundle_event())
+
+    assert response["statusCode"] == 404
+
+
+def test_page_loads_bundle_that_vite_builds() -> None:
+    # main.js and vite.config.js must agree on the bundle's folder and file names.
+    script = (STATIC / "js" / "main.js").read_text(encoding="utf-8")
+    config = (LIVENESS_PROJECT / "vite.config.js").read_text(encoding="utf-8")
+
+    assert f'new URL("../{LIVENESS_BUNDLE}", import.meta.url)' in script
+    assert 'new URL("../liveness/hireproof-liveness.css", import.meta.url)' in script
+    assert '"../../layers/common/hireproof/web/static/liveness/"' in config
+    assert 'fileName: () => "hireproof-liveness.js"' in config
+    assert 'cssFileName: "hireproof-liveness"' in config
+
+
+def test_liveness_packages_pinned_exactly() -> None:
+    package = json.loads((LIVENESS_PROJECT / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((LIVENESS_PROJECT / "package-lock.json").read_text(encoding="utf-8"))
+    pinned = {**package["dependencies"], **package["devDependencies"]}
+
+    assert "@aws-amplify/ui-react-liveness" in pinned
+    assert [name for name, version in pinned.items() if not re.fullmatch(r"\d+\.\d+\.\d+", version)] == []
+    for name, version in pinned.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version, name
 
 
 def test_outside_static_event_returns_404(page_function: ModuleType) -> None:

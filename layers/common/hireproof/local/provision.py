@@ -910,6 +910,8 @@ _SKIPPED_TYPES = {
     "AWS::SNS::TopicInlinePolicy": "IAM is not enforced locally",
     "AWS::Serverless::Application": "nested applications are not deployed locally",
     "AWS::Serverless::Api": "REST APIs are not served locally",
+    "AWS::Cognito::IdentityPool": "the browser's Face Liveness stream goes to AWS only",
+    "AWS::Cognito::IdentityPoolRoleAttachment": "the browser's Face Liveness stream goes to AWS only",
 }
 
 

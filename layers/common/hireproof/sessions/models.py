@@ -200,6 +200,9 @@ class LivenessView(BaseModel):
     liveness_session_id: str
     region: str
     expires_in: int = Field(description="Seconds until Rekognition expires the session unused.")
+    identity_pool_id: str = Field(
+        description="Cognito identity pool whose unauthenticated role may only start the video stream."
+    )
 
 
 class DecisionView(BaseModel):

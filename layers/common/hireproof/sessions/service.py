@@ -150,6 +150,7 @@ def create_liveness(session: Session) -> LivenessView:
         liveness_session_id=liveness_session_id,
         region=require_env("AWS_REGION"),
         expires_in=LIVENESS_SESSION_SECONDS,
+        identity_pool_id=require_env("LIVENESS_IDENTITY_POOL_ID"),
     )
 
 

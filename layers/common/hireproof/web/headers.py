@@ -9,6 +9,8 @@ from hireproof.web.assets import Asset
 
 # Any key works: only the URL of the signed POST is used, and nothing is sent to S3.
 _ORIGIN_PROBE_KEY = "evidence/upload-origin-probe"
+# FaceLivenessDetector downloads its face model and WebAssembly files from here.
+LIVENESS_CDN_ORIGIN = "https://cdn.liveness.rekognition.amazonaws.com"
 
 
 def upload_origin() -> str:
@@ -22,16 +24,40 @@ def upload_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(upload_origin: str) -> str:
-    """Build the page's Content-Security-Policy: own scripts and styles, the camera, S3 uploads."""
+def liveness_origins(region: str) -> list[str]:
+    """Return the origins Amplify UI's FaceLivenessDetector connects to from the hire's browser.
+
+    Cognito issues the browser's credentials, Rekognition streams the video over a WebSocket,
+    and the detector fetches its face model and the TensorFlow.js WebAssembly files from
+    the Rekognition CDN (the defaults of @aws-amplify/ui-react-liveness 3.6).
+    """
+    return [
+        f"https://cognito-identity.{region}.amazonaws.com",
+        f"wss://streaming-rekognition.{region}.amazonaws.com",
+        LIVENESS_CDN_ORIGIN,
+    ]
+
+
+def content_security_policy(upload_origin: str, liveness_region: str | None = None) -> str:
+    """Build the page's Content-Security-Policy: own scripts and styles, the camera, S3 uploads.
+
+    With `liveness_region` (the Rekognition engine), the policy also lets the Face Liveness
+    detector compile WebAssembly and reach its origins (`liveness_origins`).
+    """
+    scripts = "script-src 'self'"
+    connect = ["'self'", upload_origin]
+    if liveness_region:
+        # 'wasm-unsafe-eval' allows WebAssembly compilation only, not JavaScript eval().
+        scripts += " 'wasm-unsafe-eval'"
+        connect += liveness_origins(liveness_region)
     directives = [
         "default-src 'none'",
-        "script-src 'self'",
+        scripts,
         "style-src 'self'",
         # blob: shows the photo the hire just took before it is uploaded.
         "img-src 'self' blob:",
         "media-src 'self' blob: mediastream:",
-        f"connect-src 'self' {upload_origin}",
+        f"connect-src {' '.join(connect)}",
         "base-uri 'none'",
         "form-action 'none'",
         "frame-ancestors 'none'",

@@ -15,6 +15,58 @@ const SUBMIT_MAX_ATTEMPTS = 20;
 // GET /verify/credential returns 409 until the workflow has issued the credential.
 const CREDENTIAL_POLL_MS = 2000;
 const CREDENTIAL_MAX_POLLS = 45;
+// Amplify UI's FaceLivenessDetector, built by `make page`. A deployment without it keeps the
+// notice that the live face check is unavailable.
+const LIVENESS_SCRIPT = new URL("../liveness/hireproof-liveness.js", import.meta.url);
+const LIVENESS_STYLES = new URL("../liveness/hireproof-liveness.css", import.meta.url);
+// The detector's text keys (Amplify UI 3.6 displayText) and the catalog messages for them.
+const DETECTOR_TEXT = {
+  startScreenBeginCheckText: "page.liveness.detector.start",
+  hintCenterFaceText: "page.liveness.detector.center_face",
+  hintCenterFaceInstructionText: "page.liveness.detector.instructions",
+  hintFaceOffCenterText: "page.liveness.detector.face_off_center",
+  hintMoveFaceFrontOfCameraText: "page.liveness.detector.move_in_front",
+  hintCanNotIdentifyText: "page.liveness.detector.move_in_front",
+  hintTooManyFacesText: "page.liveness.detector.too_many_faces",
+  hintFaceDetectedText: "page.liveness.detector.face_detected",
+  hintTooCloseText: "page.liveness.detector.too_close",
+  hintTooFarText: "page.liveness.detector.too_far",
+  hintConnectingText: "page.liveness.detector.connecting",
+  hintVerifyingText: "page.liveness.detector.verifying",
+  hintCheckCompleteText: "page.liveness.detector.complete",
+  hintIlluminationTooBrightText: "page.liveness.detector.too_bright",
+  hintIlluminationTooDarkText: "page.liveness.detector.too_dark",
+  hintIlluminationNormalText: "page.liveness.detector.light_normal",
+  hintHoldFaceForFreshnessText: "page.liveness.detector.hold_still",
+  hintMatchIndicatorText: "page.liveness.detector.halfway",
+  photosensitivityWarningHeadingText: "page.liveness.detector.photosensitivity_heading",
+  photosensitivityWarningBodyText: "page.liveness.detector.photosensitivity_body",
+  photosensitivityWarningInfoText: "page.liveness.detector.photosensitivity_info",
+  photosensitivityWarningLabelText: "page.liveness.detector.photosensitivity_label",
+  cameraNotFoundHeadingText: "page.liveness.detector.camera_not_found_heading",
+  cameraNotFoundMessageText: "page.liveness.detector.camera_not_found_message",
+  cameraMinSpecificationsHeadingText: "page.liveness.detector.camera_specs_heading",
+  cameraMinSpecificationsMessageText: "page.liveness.detector.camera_specs_message",
+  waitingCameraPermissionText: "page.liveness.detector.waiting_camera",
+  retryCameraPermissionsText: "page.liveness.detector.retry_camera",
+  a11yVideoLabelText: "page.liveness.detector.video_label",
+  cancelLivenessCheckText: "page.liveness.detector.cancel",
+  recordingIndicatorText: "page.liveness.detector.recording",
+  goodFitCaptionText: "page.liveness.detector.good_fit_caption",
+  goodFitAltText: "page.liveness.detector.good_fit_alt",
+  tooFarCaptionText: "page.liveness.detector.too_far_caption",
+  tooFarAltText: "page.liveness.detector.too_far_alt",
+};
+// The detector's error states (Amplify UI 3.6) and the message the page shows for each.
+const DETECTOR_ERRORS = {
+  TIMEOUT: "page.liveness.error.timeout",
+  FRESHNESS_TIMEOUT: "page.liveness.error.timeout",
+  CAMERA_ACCESS_ERROR: "page.liveness.error.camera",
+  CAMERA_FRAMERATE_ERROR: "page.liveness.error.camera",
+  FACE_DISTANCE_ERROR: "page.liveness.error.distance",
+  MULTIPLE_FACES_ERROR: "page.liveness.error.multiple_faces",
+  MOBILE_LANDSCAPE_ERROR: "page.liveness.error.landscape",
+};
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,6 +84,10 @@ const state = {
   cameraRequest: 0,
   languageChosen: false,
   credentialValue: null,
+  // Counts liveness starts, so a late response to an abandoned start is ignored.
+  livenessRequest: 0,
+  unmountDetector: null,
+  livenessBundle: null,
 };
 
 // ------------------------------------------------------------------ screens
@@ -175,7 +231,7 @@ function beginStep(index, retake) {
   state.index = index;
   const step = state.steps[index];
   if (step === "liveness") {
-    showLiveness(index);
+    showLiveness(index, retake);
     return;
   }
   showCapture(step, retake);
@@ -345,19 +401,132 @@ async function usePhoto() {
   }
 }
 
-function showLiveness(index) {
-  // NOTE: the AWS engine's live face check needs Amplify UI's FaceLivenessDetector, which
-  // brings npm packages and a Cognito identity pool for its credentials. This page does not
-  // include it, so a hire in liveness_mode "rekognition" stops at this step.
-  stopCamera();
-  i18n.setText($("liveness-progress"), "page.capture.progress", { current: index + 1, total: state.steps.length });
+// ------------------------------------------------------------------ live face check
+/** Load the detector bundle once; reject when the deployment has none. */
+function loadLivenessBundle() {
+  if (!state.livenessBundle) {
+    state.livenessBundle = new Promise((resolve, reject) => {
+      const styles = document.createElement("link");
+      styles.rel = "stylesheet";
+      styles.href = LIVENESS_STYLES.href;
+      document.head.append(styles);
+      const script = document.createElement("script");
+      script.type = "module";
+      script.src = LIVENESS_SCRIPT.href;
+      // A module script's load event fires after the module has run.
+      script.onload = () =>
+        window.HireProofLiveness ? resolve(window.HireProofLiveness) : reject(new Error("liveness bundle did not register"));
+      script.onerror = () => reject(new Error("liveness bundle not found"));
+      document.head.append(script);
+    });
+  }
+  return state.livenessBundle;
+}
+
+function unmountDetector() {
+  state.livenessRequest += 1;
+  if (state.unmountDetector) {
+    state.unmountDetector();
+    state.unmountDetector = null;
+  }
+}
+
+// NOTE: a mounted detector keeps the language it started in; a switch applies from the next start.
+function detectorText() {
+  return Object.fromEntries(Object.entries(DETECTOR_TEXT).map(([name, key]) => [name, i18n.t(key)]));
+}
+
+function setLivenessStatus(key, problem) {
+  const status = $("liveness-status");
+  status.classList.toggle("notice", problem);
+  status.classList.toggle("notice-error", problem);
+  if (key) i18n.setText(status, key);
+  else i18n.setPlainText(status, "");
+}
+
+function showLivenessUnavailable() {
+  setLivenessStatus("page.liveness.unavailable", true);
   document.body.dataset.state = "liveness-unavailable";
+}
+
+function showLivenessRetry(key) {
+  unmountDetector();
+  showNotice($("liveness-error"), key);
+  setLivenessStatus(null, false);
+  $("liveness-retry").hidden = false;
+  document.body.dataset.state = "liveness-error";
+  $("liveness-retry").focus();
+}
+
+/**
+ * Run the live face check: a Face Liveness session from POST verify/liveness, then the detector.
+ *
+ * The detector only streams video. Once it finishes, the page submits, and the API reads the
+ * session's result from Rekognition, so nothing the browser reports is trusted.
+ */
+async function showLiveness(index, retake) {
+  stopCamera();
+  unmountDetector();
+  const request = state.livenessRequest;
+  i18n.setText($("liveness-progress"), "page.capture.progress", { current: index + 1, total: state.steps.length });
+  $("liveness-retry").hidden = true;
+  $("liveness-error").hidden = !retake;
+  if (retake) {
+    const key = i18n.has(`api.retake.${retake.reason}`) ? `api.retake.${retake.reason}` : "page.liveness.error.failed";
+    i18n.setText($("liveness-error"), key);
+  }
+  setLivenessStatus("page.liveness.loading", false);
+  document.body.dataset.state = "liveness-loading";
   show("screen-liveness");
+
+  let detector;
+  try {
+    detector = await loadLivenessBundle();
+  } catch {
+    if (request === state.livenessRequest) showLivenessUnavailable();
+    return;
+  }
+  let liveness;
+  try {
+    liveness = await state.api.createLiveness();
+  } catch (error) {
+    if (request !== state.livenessRequest || handleCommonError(error)) return;
+    if (error instanceof NetworkError) showLivenessRetry("page.error.network");
+    else showLivenessUnavailable();
+    return;
+  }
+  if (request !== state.livenessRequest) return;
+
+  setLivenessStatus(null, false);
+  document.body.dataset.state = "liveness-ready";
+  // Amplify calls these from inside React's rendering, so unmounting waits for the next task.
+  state.unmountDetector = detector.mount($("liveness-detector"), {
+    sessionId: liveness.liveness_session_id,
+    region: liveness.region,
+    credentialsProvider: detector.cognitoCredentials(liveness.region, liveness.identity_pool_id),
+    displayText: detectorText(),
+    onComplete: () => {
+      if (request !== state.livenessRequest) return;
+      setTimeout(() => {
+        unmountDetector();
+        submit();
+      });
+    },
+    onError: (errorState) => {
+      if (request !== state.livenessRequest) return;
+      setTimeout(() => showLivenessRetry(DETECTOR_ERRORS[errorState] || "page.liveness.error.failed"));
+    },
+    onCancel: () => {
+      if (request !== state.livenessRequest) return;
+      setTimeout(() => showLivenessRetry("page.liveness.cancelled"));
+    },
+  });
 }
 
 // ------------------------------------------------------------------ submit and result
 async function submit() {
   stopCamera();
+  unmountDetector();
   $("submit-error").hidden = true;
   $("submit-retry").hidden = true;
   i18n.setText($("submit-status"), "page.submit.progress");
@@ -548,6 +717,7 @@ function bindEvents() {
   $("retake-photo").addEventListener("click", retakePhoto);
   $("use-photo").addEventListener("click", usePhoto);
   $("submit-retry").addEventListener("click", submit);
+  $("liveness-retry").addEventListener("click", () => showLiveness(state.index, null));
   $("credential-copy").addEventListener("click", copyCredential);
   $("credential-hide").addEventListener("click", hideCredential);
   window.addEventListener("pagehide", stopCamera);
