@@ -406,16 +406,22 @@ async function usePhoto() {
 function loadLivenessBundle() {
   if (!state.livenessBundle) {
     state.livenessBundle = new Promise((resolve, reject) => {
-      const styles = document.createElement("link");
-      styles.rel = "stylesheet";
-      styles.href = LIVENESS_STYLES.href;
-      document.head.append(styles);
       const script = document.createElement("script");
       script.type = "module";
       script.src = LIVENESS_SCRIPT.href;
-      // A module script's load event fires after the module has run.
-      script.onload = () =>
-        window.HireProofLiveness ? resolve(window.HireProofLiveness) : reject(new Error("liveness bundle did not register"));
+      // A module script's load event fires after the module has run. The styles are added only
+      // then, so a deployment without the bundle requests no stylesheet it cannot serve.
+      script.onload = () => {
+        if (!window.HireProofLiveness) {
+          reject(new Error("liveness bundle did not register"));
+          return;
+        }
+        const styles = document.createElement("link");
+        styles.rel = "stylesheet";
+        styles.href = LIVENESS_STYLES.href;
+        document.head.append(styles);
+        resolve(window.HireProofLiveness);
+      };
       script.onerror = () => reject(new Error("liveness bundle not found"));
       document.head.append(script);
     });
