@@ -1,7 +1,7 @@
 """Warm access decision latency, next to the floor measured in the same run.
 
 The decision path is `evaluate_external` in-process, warm: parse, validate the gateway's RS256
-token (keys cached), find the person and decide, audit, sign the answer. The store is moto's
+token (keys cached), find the person and decide, audit, sign the response. The store is moto's
 in-process DynamoDB with template.yaml's tables, so "store" below is moto's cost, not DynamoDB's.
 
 - floor: one RS256 verify plus one RS256 sign with PyJWT and the same key sizes;

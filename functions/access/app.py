@@ -7,7 +7,7 @@
   "step_up_url"}` out, for gateways without external evaluation.
 
 The function skips Powertools' Tracer: the X-Ray SDK adds about 250 ms to a cold start, and the
-gateway waits on this answer. Lambda's active tracing still records each invocation.
+gateway waits for this response. Lambda's active tracing still records each invocation.
 """
 
 from __future__ import annotations

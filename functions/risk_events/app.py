@@ -39,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         risk_event = risk_event_from_eventbridge(event)
     except InvalidRequestError as exc:
-        # A retry cannot fix it; the event goes to the dead-letter queue, and this line says why.
+        # A retry cannot fix it; the event goes to the dead-letter queue, and this line records why.
         logger.error(
             "invalid risk event",
             extra={"eventbridge_id": event.get("id"), "field": exc.field, "error": exc.message},

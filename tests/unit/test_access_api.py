@@ -1,7 +1,7 @@
 """Access handler: external evaluation, published keys and the IAM decision API on template.yaml's tables.
 
 The gateway here is in-process: its RSA key signs the inbound tokens and its JWKS reaches the
-handler's cache through an injected fetch, since unit tests have no sockets. The answers are
+handler's cache through an injected fetch, since unit tests have no sockets. The responses are
 checked the way the gateway checks them: signature against GET /access/keys, nonce, expiry.
 """
 
@@ -31,7 +31,7 @@ GATEWAY_KID = "gateway-key-1"
 
 
 class InProcessGateway:
-    """The gateway's side: a signing key, its JWKS, and the check Access applies to answers."""
+    """The gateway's side: a signing key, its JWKS, and the check Access applies to responses."""
 
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -99,7 +99,7 @@ def _evaluate(handler: Any, body: str) -> tuple[int, dict[str, Any]]:
 
 
 def _accept(handler: Any, answer: dict[str, Any], nonce: str) -> dict[str, Any]:
-    """Check an answer as Access does: signature by a published kid, RS256, unexpired, nonce."""
+    """Check a response as Access does: signature by a published kid, RS256, unexpired, nonce."""
     _, keys, _ = _call(handler, load_event("access", "keys"))
     kid = jwt.get_unverified_header(answer["token"])["kid"]
     jwk = next(k for k in keys["keys"] if k["kid"] == kid)
@@ -272,7 +272,7 @@ def test_evaluate_publishes_country_mismatch_after_deciding(
     status, answer = _evaluate(handler, json.dumps({"token": gateway.mint(email, identity=identity)}))
 
     assert status == 200
-    assert _accept(handler, answer, "nonce-4f1c")["success"] is True  # this decision stands
+    assert _accept(handler, answer, "nonce-4f1c")["success"] is True  # this decision is kept
     assert [(e.person_id, e.kind.value, e.level.value) for e in published] == [
         (person_id, "country_mismatch", "MEDIUM")
     ]

@@ -79,13 +79,13 @@ def test_decide_medium_risk_asks_for_step_up() -> None:
     assert decision.step_up_url == STEP_UP
 
 
-def test_decide_pending_step_up_denies_even_at_low_risk() -> None:
+def test_decide_pending_step_up_denies() -> None:
     decision = decide(_with(step_up_required=True), SETTINGS, now=NOW)
 
     assert (decision.allow, decision.reasons) == (False, ["step_up_required"])
 
 
-def test_decide_medium_risk_allowed_when_limit_is_high_and_no_step_up_pending() -> None:
+def test_decide_medium_risk_under_high_limit() -> None:
     settings = dataclasses.replace(SETTINGS, risk_limit=RiskLevel.HIGH)
 
     decision = decide(_with(risk_level=RiskLevel.MEDIUM), settings, now=NOW)

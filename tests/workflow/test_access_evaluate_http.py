@@ -1,8 +1,8 @@
-"""POST /access/evaluate over a real socket: the fake gateway's tokens, HireProof's signed answers.
+"""POST /access/evaluate over a real socket: the fake gateway's tokens, HireProof's signed responses.
 
 The stack runs template.yaml with the default fakes, so AccessTeamDomain and AccessAudience point
 at the fake gateway and the handler fetches the gateway's keys over HTTPS on 127.0.0.1. Every
-answer is checked by the fake as the gateway checks it, against GET /access/keys.
+response is checked by the fake as the gateway checks it, against GET /access/keys.
 """
 
 from __future__ import annotations

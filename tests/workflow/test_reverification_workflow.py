@@ -498,9 +498,9 @@ def test_high_risk_then_pass(run: Run) -> None:
     assert seen["okta_revocations"] == 1
     assert seen["gateway_revocations"] == 1
     assert seen["sign_in_while_suspended"] == "refused"
-    # The HIGH event replaced the step-up: its link stopped working and a re-verification runs.
-    # NOTE: moto 5.2.5 ignores StopExecution while a task waits for its token, so the stopped
-    # step-up execution still reads RUNNING here; in AWS it is ABORTED.
+    # The HIGH event replaced the step-up, so its link stopped working and a re-verification runs.
+    # NOTE: moto 5.2.5 ignores StopExecution while a task waits for its token. The stopped
+    # step-up execution therefore still reads RUNNING here, while in AWS it is ABORTED.
     assert seen["step_up_link_after_high"] in (401, 410)
     assert len(seen["executions"]) == 2, seen["executions"]
     assert seen["invitation"].subject == "Please confirm your identity again"

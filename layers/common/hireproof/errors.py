@@ -149,7 +149,7 @@ class GatewayAdminError(HireProofError):
 
 # ----------------------------------------------------------------- shared signals (appended)
 class SetRejectedError(HireProofError):
-    """A pushed Security Event Token was rejected; `err` is the RFC 8935 error code to answer."""
+    """A pushed Security Event Token was rejected; `err` is the RFC 8935 error code to return."""
 
     def __init__(self, message: str, *, err: str, field: str | None = None) -> None:
         super().__init__(message, field=field)

@@ -5,9 +5,9 @@ External evaluation, step by step:
 2. the token must come from the configured gateway (see `access.tokens`), else 401 and no decision;
 3. the person behind the identity's e-mail is looked up and `access.policy.decide` runs;
 4. the decision is audited (person id, audience, decision, reasons; never token contents);
-5. the answer is a JWT signed by HireProof's key: `success`, the nonce unchanged, iat, exp 60 s later.
+5. the response is a JWT signed by HireProof's key: `success`, the nonce unchanged, iat, exp 60 s later.
 
-After step 2 the gateway's nonce is known, so any failure there on answers a signed
+After step 2 the gateway's nonce is known, so any later failure returns a signed
 `success: false`: the gateway denies, and nothing is allowed by default.
 """
 
@@ -43,7 +43,7 @@ LoginObserver = Callable[[persons.Person, dict[str, Any], dt.datetime], None]
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """The signed answer for the gateway and the decision behind it."""
+    """The signed response token for the gateway and the decision behind it."""
 
     token: str
     decision: AccessDecision
@@ -113,7 +113,7 @@ def evaluate_external(
     observe_login: LoginObserver | None = None,
     clock: Callable[[], float] = time.time,
 ) -> EvaluationResult:
-    """Answer one external evaluation request; see the module docstring for the steps."""
+    """Decide one external evaluation request and sign the response (steps in the module docstring)."""
     token = parse_evaluation_body(body)
     now_epoch = clock()
     claims = validate_gateway_token(token, settings=gateway, jwks=jwks, now=now_epoch)
@@ -131,8 +131,10 @@ def evaluate_external(
             identity=identity,
             observe_login=observe_login,
         )
-    except Exception as exc:  # any failure after validation answers a signed deny
-        logger.exception("access decision failed; answering deny", extra={"error": type(exc).__name__})
+    except Exception as exc:  # any failure after validation returns a signed deny
+        logger.exception(
+            "access decision failed; responding with a signed deny", extra={"error": type(exc).__name__}
+        )
         decision = AccessDecision(allow=False, person_id=None, reasons=["internal_error"])
 
     signed = decision_token(signer, success=decision.allow, nonce=nonce, now=int(now_epoch))

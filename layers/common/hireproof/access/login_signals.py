@@ -2,9 +2,9 @@
 
 The identity claim carries the login's IP address and country (`identity.ip`,
 `identity.geo.country`). After the decision, the login is compared with the person's
-previous one and their verified home country (`hireproof.risk.signals`); each signal is
-published as a `RiskLevelChanged` event and applied like any other risk event, so it
-changes the person's next decision, not the one already taken.
+previous one and their verified home country (`hireproof.risk.signals`). Each signal is
+published as a `RiskLevelChanged` event and applied like any other risk event. It changes
+the person's next decision, not the one already taken.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def observe_login(person: Person, identity: dict[str, Any], now: dt.datetime) ->
         record_login(person.person_id, login)
         for event in events:
             publish_risk_event(event)
-    except Exception as exc:  # any failure: the decision stands, the lost signal is logged
+    except Exception as exc:  # any failure: the decision is kept and the lost signal is logged
         logger.exception(
             "login signals failed", extra={"person_id": person.person_id, "error": type(exc).__name__}
         )

@@ -2,7 +2,7 @@
 
 The person id is the id of the onboarding that made the person ACTIVE: opaque, stable, and
 already the subject of every audit record about them. One item per person, `pk=<onboarding id>,
-sk=ACCESS` in the onboarding table, holds the state that changes after onboarding:
+sk=ACCESS` in the onboarding table, contains the state that changes after onboarding:
 
 - `access_status`: ACTIVE, SUSPENDED (high risk; a passed re-verification restores it) or
   DISABLED (a failed re-verification or an operator's revocation);

@@ -1,7 +1,7 @@
 """The access decision: may this person in now, and if not, why and what would fix it.
 
 Nothing is allowed by default. A person gets in only when all of these hold:
-- HireProof knows them and their onboarding is ACTIVE (verified, device received and verified);
+- HireProof has a record of them and their onboarding is ACTIVE (verified, device received and verified);
 - their access is neither suspended nor disabled;
 - their last passed verification is younger than the configured maximum age;
 - their risk level is below the configured limit (MEDIUM by default) and no step-up
@@ -72,7 +72,7 @@ def decide(person: Person | None, settings: AccessPolicySettings, *, now: dt.dat
     if person.risk_level is RiskLevel.HIGH:
         reasons.append("risk_high")
 
-    # Risk at the limit below HIGH asks for a fresh verification instead of cutting the person off.
+    # Risk at the limit below HIGH requires a fresh verification instead of cutting the person off.
     step_up = person.step_up_required or person.risk_level.rank >= settings.risk_limit.rank
     verified_at = person.verified_at
     too_old = verified_at is None or (

@@ -1,4 +1,4 @@
-"""Where the gateway's tokens come from, read from the environment that template.yaml sets."""
+"""Gateway settings (token issuer, audience, certs URL), read from the environment that template.yaml sets."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The access scenario: the gateway asks about three people after onboarding, over HTTP.
+"""The access scenario: the gateway requests decisions on three people after onboarding, over HTTP.
 
 The fake gateway signs each request with its own key; HireProof validates it against the
-gateway's certs URL and answers a signed decision, which the fake checks against
+gateway's certs URL and returns a signed decision, which the fake checks against
 HireProof's keys URL exactly as the gateway does. Reasons come from the audit trail, since
-the signed answer carries only `success`.
+the signed response carries only `success`.
 """
 
 from __future__ import annotations

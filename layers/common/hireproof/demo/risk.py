@@ -6,7 +6,7 @@
 - a Shared Signals transmitter pushes a CAEP session-revoked SET over HTTP, which suspends
   another active person;
 - out of order: a newer LOW event arrives before an older HIGH one, and the newest wins.
-The gateway's signed answers before and after show the effect on access.
+The gateway's signed responses before and after show the effect on access.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ def record_decision(
         state = {
             Decision.PASSED: OnboardingState.VERIFIED,
             # IN_REVIEW is set when the review's task token is stored (reviews.request_review), so
-            # a reviewer who sees IN_REVIEW can always decide.
+            # a reviewer can always decide an onboarding in IN_REVIEW.
             Decision.NEEDS_REVIEW: OnboardingState.AWAITING_VERIFICATION,
             Decision.FAILED: OnboardingState.AWAITING_VERIFICATION,
         }[decision]

@@ -12,7 +12,7 @@
   an operator's `restore_person` does.
 
 At most one re-verification runs per person. The person's partition of the onboarding table
-holds `sk=REVERIFICATION` with the ARN of the latest execution; a new one starts only when
+contains `sk=REVERIFICATION` with the ARN of the latest execution; a new one starts only when
 that execution has ended. The execution name is derived from the person id and the event
 id, so two deliveries of one event name the same execution.
 """
@@ -489,19 +489,34 @@ def revoke_person(person_id: str, *, actor: str, reason: str) -> RiskResponse:
     gateway = revoke_gateway_sessions(str(onboarding_store.get_hire(person_id).work_email))
     reasons.extend(gateway["reasons"])
 
-    audit.record(
-        subject_id=person_id,
-        action="access_revoked",
-        outcome=AccessStatus.DISABLED.value,
-        actor=actor,
-        reasons=reasons,
-        details={"reverification_cancelled": cancelled},
-    )
-    logger.info("access revoked", extra={"person_id": person_id})
     actions = ["access_disabled", *(["reverification_cancelled"] if cancelled else [])]
     if idp_user_id:
         actions.append("idp_account_disabled")
     actions.append("gateway_sessions_revoked")
+    return _operator_response(
+        person_id, "access_revoked", AccessStatus.DISABLED, actor, reasons, actions, cancelled
+    )
+
+
+def _operator_response(
+    person_id: str,
+    action: str,
+    status: AccessStatus,
+    actor: str,
+    reasons: list[str],
+    actions: list[str],
+    cancelled: str | None,
+) -> RiskResponse:
+    """Audit an operator's revoke or restore and build its response."""
+    audit.record(
+        subject_id=person_id,
+        action=action,
+        outcome=status.value,
+        actor=actor,
+        reasons=reasons,
+        details={"reverification_cancelled": cancelled},
+    )
+    logger.info("operator changed access", extra={"person_id": person_id, "action": action})
     return RiskResponse(
         person_id=person_id,
         level=None,
@@ -540,23 +555,10 @@ def restore_person(person_id: str, *, actor: str, reason: str) -> RiskResponse:
     # Fail closed: the restored person gets in only after passing a fresh verification.
     persons.require_step_up(person_id, actor=actor, reason="restored_by_operator")
 
-    audit.record(
-        subject_id=person_id,
-        action="access_restored",
-        outcome=AccessStatus.ACTIVE.value,
-        actor=actor,
-        reasons=reasons,
-        details={"reverification_cancelled": cancelled},
-    )
-    logger.info("access restored", extra={"person_id": person_id})
     actions = [*(["reverification_cancelled"] if cancelled else [])]
     if idp_user_id:
         actions.append("idp_account_restored")
     actions.append("access_active")
-    return RiskResponse(
-        person_id=person_id,
-        level=None,
-        actions=tuple(actions),
-        reasons=tuple(reasons),
-        execution_arn=cancelled,
+    return _operator_response(
+        person_id, "access_restored", AccessStatus.ACTIVE, actor, reasons, actions, cancelled
     )

@@ -45,7 +45,7 @@ SSF 1.0 sent it.
 
 - `email`: the person whose work e-mail it is;
 - `account` (`acct:` URI): the same, with the `acct:` prefix removed;
-- `iss_sub` and `opaque`: an identifier that is an e-mail address maps as `email`; any other
+- `iss_sub` and `opaque`: an identifier that is an e-mail address maps as `email`. Any other
   identifier must be a HireProof person id (a transmitter can be given those), because
   HireProof keeps no index of identity-provider user ids;
 - `complex`: its `user` member, mapped as above; `aliases`: the first identifier that maps.
@@ -404,7 +404,7 @@ class RiskSignal:
 
 @dataclass(frozen=True)
 class ReceiveResult:
-    """What one accepted SET did; the HTTP status is 202 in every case."""
+    """The outcome of one accepted SET; the HTTP status is 202 in every case."""
 
     status: Literal["published", "ignored", "replayed", "unknown_subject"]
     event_id: str | None
