@@ -12,7 +12,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from hireproof.errors import IdentityProviderError, TransientError
+from hireproof.errors import IdentityProviderError, ResetNotSupportedError, TransientError
+from hireproof.http_errors import status_for
 from hireproof.identity import CredentialKind, IdentityProvider, StagedUser
 from hireproof.identity.identity_center import IdentityCenterProvider
 
@@ -63,6 +64,8 @@ def test_identity_center_matches_interface(center: IdentityCenterProvider) -> No
     assert not center.capabilities.inactive_state
     assert not center.capabilities.blocks_sign_in
     assert not center.capabilities.revokes_sessions
+    assert not center.capabilities.resets_password
+    assert not center.capabilities.resets_mfa
 
 
 def test_identity_center_full_lifecycle(client: Any, center: IdentityCenterProvider) -> None:
@@ -274,3 +277,26 @@ def test_identity_center_network_error_is_transient(aws_env: None) -> None:
 
     with pytest.raises(TransientError, match="EndpointConnectionError"):
         center.find_user_by_email(JANE.user_name)
+
+
+@pytest.mark.parametrize(
+    ("reset", "console_step"),
+    [("issue_password_reset", "Reset password"), ("reset_mfa", "MFA devices")],
+)
+def test_identity_center_reset_not_supported(
+    stubbed: tuple[IdentityCenterProvider, Stubber],
+    caplog: pytest.LogCaptureFixture,
+    reset: str,
+    console_step: str,
+) -> None:
+    # The Stubber has no queued responses, so any AWS call would fail the test.
+    center, _stubber = stubbed
+    caplog.set_level(logging.INFO)
+
+    with pytest.raises(ResetNotSupportedError, match=console_step) as raised:
+        getattr(center, reset)("a1b2c3d4-5678-90ab-cdef-111111111111")
+
+    assert status_for(raised.value) == 501
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].__dict__["provider_user_id"] == "a1b2c3d4-5678-90ab-cdef-111111111111"

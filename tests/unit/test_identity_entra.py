@@ -16,7 +16,13 @@ import requests
 from hireproof.errors import ConfigurationError, IdentityProviderError, TransientError
 from hireproof.identity import CredentialKind, IdentityProvider, StagedUser
 from hireproof.identity.entra import EntraProvider
-from hireproof.local.fakes.entra import FakeEntra, graph_error
+from hireproof.local.fakes.entra import (
+    PASSWORD_METHOD_ID,
+    PHONE_METHOD_TYPE,
+    TEMPORARY_ACCESS_PASS_METHOD_TYPE,
+    FakeEntra,
+    graph_error,
+)
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -68,6 +74,8 @@ def test_entra_provider_matches_interface(entra: EntraProvider) -> None:
     assert entra.capabilities.inactive_state
     assert entra.capabilities.blocks_sign_in
     assert entra.capabilities.revokes_sessions
+    assert entra.capabilities.resets_password
+    assert entra.capabilities.resets_mfa
 
 
 def test_entra_full_lifecycle(fake_entra: FakeEntra, entra: EntraProvider) -> None:
@@ -403,3 +411,248 @@ def test_fake_entra_rejects_weak_password(fake_entra: FakeEntra, entra: EntraPro
 
     assert response.status_code == 400
     assert "password complexity" in response.json()["error"]["message"]
+
+
+# ---------------------------------------------------------------- password and MFA resets
+FIDO2 = "#microsoft.graph.fido2AuthenticationMethod"
+AUTHENTICATOR = "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod"
+SOFTWARE_OATH = "#microsoft.graph.softwareOathAuthenticationMethod"
+EMAIL = "#microsoft.graph.emailAuthenticationMethod"
+HELLO = "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod"
+PLATFORM_CREDENTIAL = "#microsoft.graph.platformCredentialAuthenticationMethod"
+
+
+def active_user(fake: FakeEntra, entra: EntraProvider) -> str:
+    """Stage and enable JANE, use up her onboarding pass, and return her user id."""
+    user_id = entra.stage_user(JANE)
+    entra.activate_user(user_id)
+    fake.sign_in(user_id, entra.issue_initial_credential(user_id).value.get_secret_value())
+    return user_id
+
+
+def test_entra_password_reset_pass_works_once(fake_entra: FakeEntra, entra: EntraProvider) -> None:
+    user_id = active_user(fake_entra, entra)
+
+    credential = entra.issue_password_reset(user_id)
+
+    assert credential.kind is CredentialKind.TEMPORARY_ACCESS_PASS
+    assert credential.expires_at is not None
+    tap_path = f"/v1.0/users/{user_id}/authentication/temporaryAccessPassMethods"
+    assert fake_entra.calls_to("POST", tap_path)[-1].json() == {
+        "isUsableOnce": True,
+        "lifetimeInMinutes": 60,
+    }
+    # The used onboarding pass was deleted first: Graph keeps one pass per user.
+    assert len(fake_entra.calls_to("DELETE", f"{tap_path}/")) == 1
+    passcode = credential.value.get_secret_value()
+    fake_entra.sign_in(user_id, passcode)
+    with pytest.raises(PermissionError, match="no usable Temporary Access Pass"):
+        fake_entra.sign_in(user_id, passcode)
+
+
+def test_entra_password_reset_retry_replaces_pass(
+    fake_entra: FakeEntra, entra: EntraProvider
+) -> None:
+    user_id = active_user(fake_entra, entra)
+
+    first = entra.issue_password_reset(user_id).value.get_secret_value()
+    second = entra.issue_password_reset(user_id).value.get_secret_value()
+
+    with pytest.raises(PermissionError):
+        fake_entra.sign_in(user_id, first)
+    fake_entra.sign_in(user_id, second)
+
+
+def test_entra_reset_mfa_deletes_every_method(fake_entra: FakeEntra, entra: EntraProvider) -> None:
+    user_id = active_user(fake_entra, entra)
+    mobile = fake_entra.add_method(user_id, PHONE_METHOD_TYPE, phoneType="mobile")
+    alternate = fake_entra.add_method(user_id, PHONE_METHOD_TYPE, phoneType="alternateMobile")
+    office = fake_entra.add_method(user_id, PHONE_METHOD_TYPE, phoneType="office")
+    for method_type in (FIDO2, AUTHENTICATOR, SOFTWARE_OATH, EMAIL, HELLO, PLATFORM_CREDENTIAL):
+        fake_entra.add_method(user_id, method_type)
+
+    credential = entra.reset_mfa(user_id)
+
+    assert fake_entra.method_types(user_id) == [TEMPORARY_ACCESS_PASS_METHOD_TYPE]
+    assert credential.kind is CredentialKind.TEMPORARY_ACCESS_PASS
+    deleted = [
+        call.path.rsplit("/", 2)[-2:]
+        for call in fake_entra.calls_to("DELETE", f"/v1.0/users/{user_id}/authentication/")
+    ]
+    assert "passwordMethods" not in [collection for collection, _ in deleted]
+    # Graph rejects deleting the mobile number while the alternate one exists.
+    phones = [method_id for collection, method_id in deleted if collection == "phoneMethods"]
+    assert phones == [alternate, office, mobile]
+    fake_entra.sign_in(user_id, credential.value.get_secret_value())
+    with pytest.raises(PermissionError):
+        fake_entra.sign_in(user_id, credential.value.get_secret_value())
+
+
+def test_entra_reset_mfa_keeps_password(fake_entra: FakeEntra, entra: EntraProvider) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.add_method(user_id, FIDO2)
+
+    entra.reset_mfa(user_id)
+
+    listed = requests.get(
+        f"{fake_entra.graph_url}/users/{user_id}/authentication/methods",
+        headers={"Authorization": fake_entra.calls[-1].headers["authorization"]},
+        verify=fake_entra.ca_bundle_path,
+        timeout=5,
+    ).json()["value"]
+    assert [method["id"] for method in listed if "password" in method["@odata.type"]] == [
+        PASSWORD_METHOD_ID
+    ]
+    assert fake_entra.method_types(user_id) == [TEMPORARY_ACCESS_PASS_METHOD_TYPE]
+
+
+def test_entra_reset_mfa_retry_after_outage(fake_entra: FakeEntra, entra: EntraProvider) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.add_method(user_id, EMAIL)
+    fido2_id = fake_entra.add_method(user_id, FIDO2)
+    fake_entra.add_method(user_id, AUTHENTICATOR)
+    fake_entra.inject_fault(
+        method="DELETE",
+        path_prefix=f"/v1.0/users/{user_id}/authentication/fido2Methods/{fido2_id}",
+        status=503,
+        body=graph_error(503, "serviceNotAvailable", "Service unavailable").body,
+    )
+
+    with pytest.raises(TransientError, match="delete authentication method failed with status 503"):
+        entra.reset_mfa(user_id)
+    # The onboarding pass stays listed, used up, until reset_mfa replaces it.
+    assert fake_entra.method_types(user_id) == [FIDO2, AUTHENTICATOR, TEMPORARY_ACCESS_PASS_METHOD_TYPE]
+
+    credential = entra.reset_mfa(user_id)
+
+    assert fake_entra.method_types(user_id) == [TEMPORARY_ACCESS_PASS_METHOD_TYPE]
+    fake_entra.sign_in(user_id, credential.value.get_secret_value())
+
+
+def test_entra_reset_mfa_twice_replaces_pass(fake_entra: FakeEntra, entra: EntraProvider) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.add_method(user_id, SOFTWARE_OATH)
+
+    first = entra.reset_mfa(user_id).value.get_secret_value()
+    second = entra.reset_mfa(user_id).value.get_secret_value()
+
+    assert fake_entra.method_types(user_id) == [TEMPORARY_ACCESS_PASS_METHOD_TYPE]
+    with pytest.raises(PermissionError):
+        fake_entra.sign_in(user_id, first)
+    fake_entra.sign_in(user_id, second)
+
+
+def test_entra_reset_mfa_unknown_type_deletes_nothing(
+    fake_entra: FakeEntra, entra: EntraProvider
+) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.add_method(user_id, FIDO2)
+    fake_entra.add_method(user_id, "#microsoft.graph.hardwareOathAuthenticationMethod")
+
+    with pytest.raises(IdentityProviderError, match="hardwareOathAuthenticationMethod") as raised:
+        entra.reset_mfa(user_id)
+
+    assert not isinstance(raised.value, TransientError)
+    assert "admin center" in str(raised.value)
+    assert FIDO2 in fake_entra.method_types(user_id)
+    assert fake_entra.calls_to("DELETE", f"/v1.0/users/{user_id}/authentication/fido2") == []
+
+
+def test_entra_reset_mfa_default_phone_is_rejected(
+    fake_entra: FakeEntra, entra: EntraProvider
+) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.add_method(user_id, FIDO2)
+    fake_entra.add_method(user_id, PHONE_METHOD_TYPE, is_default=True)
+
+    with pytest.raises(IdentityProviderError, match="default MFA method") as raised:
+        entra.reset_mfa(user_id)
+
+    assert "status 400" in str(raised.value)
+    assert fake_entra.method_types(user_id) == [PHONE_METHOD_TYPE, TEMPORARY_ACCESS_PASS_METHOD_TYPE]
+    # No new pass is issued: the onboarding pass is still the used-up one.
+    assert not fake_entra.temporary_access_passes[user_id]["isUsable"]
+
+
+@pytest.mark.parametrize(
+    ("reset", "method", "path"),
+    [
+        ("issue_password_reset", "POST", "temporaryAccessPassMethods"),
+        ("reset_mfa", "GET", "methods"),
+    ],
+)
+def test_entra_reset_denied_is_not_transient(
+    fake_entra: FakeEntra, entra: EntraProvider, reset: str, method: str, path: str
+) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.inject_fault(
+        method=method,
+        path_prefix=f"/v1.0/users/{user_id}/authentication/{path}",
+        status=403,
+        body=graph_error(403, "Authorization_RequestDenied", "Insufficient privileges").body,
+    )
+
+    with pytest.raises(IdentityProviderError, match="status 403") as raised:
+        getattr(entra, reset)(user_id)
+
+    assert not isinstance(raised.value, TransientError)
+    assert "Authorization_RequestDenied" in str(raised.value)
+
+
+@pytest.mark.parametrize("reset", ["issue_password_reset", "reset_mfa"])
+def test_entra_reset_5xx_is_transient(
+    fake_entra: FakeEntra, entra: EntraProvider, reset: str
+) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.inject_fault(
+        method="POST",
+        path_prefix=f"/v1.0/users/{user_id}/authentication/temporaryAccessPassMethods",
+        status=500,
+        body=graph_error(500, "generalException", "General exception").body,
+    )
+
+    with pytest.raises(TransientError, match="create temporary access pass failed with status 500"):
+        getattr(entra, reset)(user_id)
+
+
+def test_entra_reset_passes_not_logged(
+    fake_entra: FakeEntra, entra: EntraProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    user_id = active_user(fake_entra, entra)
+    fake_entra.add_method(user_id, AUTHENTICATOR)
+    caplog.set_level(logging.DEBUG)
+
+    password_pass = entra.issue_password_reset(user_id)
+    mfa_pass = entra.reset_mfa(user_id)
+    fake_entra.inject_fault(method="GET", path_prefix=f"/v1.0/users/{user_id}", status=503, body={})
+    with pytest.raises(TransientError) as raised:
+        entra.reset_mfa(user_id)
+
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "entra password reset pass issued" in logged
+    assert "entra authentication methods reset" in logged
+    for credential in (password_pass, mfa_pass):
+        passcode = credential.value.get_secret_value()
+        assert passcode not in repr(credential)
+        assert passcode not in credential.model_dump_json()
+        assert passcode not in logged
+        assert passcode not in str(raised.value)
+
+
+def test_fake_entra_keeps_mobile_while_alternate_exists(
+    fake_entra: FakeEntra, entra: EntraProvider
+) -> None:
+    user_id = active_user(fake_entra, entra)
+    mobile_id = fake_entra.add_method(user_id, PHONE_METHOD_TYPE, phoneType="mobile")
+    fake_entra.add_method(user_id, PHONE_METHOD_TYPE, phoneType="alternateMobile")
+
+    response = requests.delete(
+        f"{fake_entra.graph_url}/users/{user_id}/authentication/phoneMethods/{mobile_id}",
+        headers={"Authorization": fake_entra.calls[-1].headers["authorization"]},
+        verify=fake_entra.ca_bundle_path,
+        timeout=5,
+    )
+
+    assert response.status_code == 400
+    assert "alternateMobile" in response.json()["error"]["message"]
+    assert fake_entra.method_types(user_id).count(PHONE_METHOD_TYPE) == 2

@@ -75,6 +75,8 @@ def test_okta_provider_matches_interface(okta: OktaProvider) -> None:
     assert okta.capabilities.inactive_state
     assert okta.capabilities.blocks_sign_in
     assert okta.capabilities.revokes_sessions
+    assert okta.capabilities.resets_password
+    assert okta.capabilities.resets_mfa
 
 
 def test_okta_full_lifecycle(fake_okta: FakeOkta, okta: OktaProvider) -> None:
@@ -457,3 +459,231 @@ def test_fake_okta_rejects_duplicate_login(fake_okta: FakeOkta, okta: OktaProvid
     assert body["errorCode"] == "E0000001"
     duplicate = "login: An object with this field already exists in the current organization"
     assert body["errorCauses"] == [{"errorSummary": duplicate}]
+
+
+# ---------------------------------------------------------------- password and MFA resets
+def active_user(fake: FakeOkta, okta: OktaProvider) -> str:
+    """Stage, activate and finish activation of JANE, and return her user id."""
+    user_id = okta.stage_user(JANE)
+    okta.activate_user(user_id)
+    fake.complete_activation(
+        activation_token(okta.issue_initial_credential(user_id).value.get_secret_value())
+    )
+    return user_id
+
+
+def reset_token(url: str) -> str:
+    return url.rsplit("/", 1)[-1]
+
+
+def test_okta_password_reset_link_works_once(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.sign_in(user_id)
+
+    credential = okta.issue_password_reset(user_id)
+
+    assert credential.kind is CredentialKind.PASSWORD_RESET_LINK
+    url = credential.value.get_secret_value()
+    assert url.startswith(f"{fake_okta.base_url}/signin/reset-password/")
+    assert credential.sign_in_url == fake_okta.base_url
+    assert fake_okta.users[user_id]["status"] == "RECOVERY"
+    reset_call = fake_okta.calls_to("POST", f"/api/v1/users/{user_id}/lifecycle/reset_password")[0]
+    assert reset_call.query["sendEmail"] == "false"
+    with pytest.raises(PermissionError, match="RECOVERY"):
+        fake_okta.sign_in(user_id)
+
+    fake_okta.complete_password_reset(reset_token(url))
+    assert fake_okta.users[user_id]["status"] == "ACTIVE"
+    fake_okta.sign_in(user_id)
+    with pytest.raises(KeyError):
+        fake_okta.complete_password_reset(reset_token(url))
+    assert fake_okta.emails_sent == []
+
+
+def test_okta_password_reset_retry_replaces_link(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = active_user(fake_okta, okta)
+
+    first = okta.issue_password_reset(user_id).value.get_secret_value()
+    second = okta.issue_password_reset(user_id).value.get_secret_value()
+
+    assert first != second
+    assert fake_okta.users[user_id]["status"] == "RECOVERY"
+    with pytest.raises(KeyError):
+        fake_okta.complete_password_reset(reset_token(first))
+    fake_okta.complete_password_reset(reset_token(second))
+    assert fake_okta.users[user_id]["status"] == "ACTIVE"
+
+
+def test_okta_password_reset_needs_activated_user(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = okta.stage_user(JANE)
+    okta.activate_user(user_id)
+
+    with pytest.raises(IdentityProviderError, match="the user is PROVISIONED"):
+        okta.issue_password_reset(user_id)
+    with pytest.raises(IdentityProviderError, match="the user is PROVISIONED"):
+        okta.reset_mfa(user_id)
+
+    assert fake_okta.calls_to("POST", f"/api/v1/users/{user_id}/lifecycle/reset_password") == []
+    assert fake_okta.calls_to("GET", f"/api/v1/users/{user_id}/factors") == []
+
+
+def test_okta_reset_mfa_unenrolls_every_factor(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.enroll_factor(user_id, "push")
+    fake_okta.enroll_factor(user_id, "token:software:totp")
+    sms_id = fake_okta.enroll_factor(user_id, "sms")
+    fake_okta.enroll_factor(user_id, "webauthn")
+    assert user_id in fake_okta.recovery_phones
+
+    credential = okta.reset_mfa(user_id)
+
+    assert fake_okta.factor_types(user_id) == []
+    assert user_id not in fake_okta.recovery_phones
+    assert credential.kind is CredentialKind.PASSWORD_RESET_LINK
+    assert fake_okta.users[user_id]["status"] == "RECOVERY"
+    deletes = fake_okta.calls_to("DELETE", f"/api/v1/users/{user_id}/factors/")
+    # Unenrolling push also removed the Okta Verify TOTP factor, whose DELETE then got 404.
+    assert len(deletes) == 4
+    sms_delete = next(call for call in deletes if call.path.endswith(sms_id))
+    assert sms_delete.query["removeRecoveryEnrollment"] == "true"
+    fake_okta.complete_password_reset(reset_token(credential.value.get_secret_value()))
+    assert fake_okta.users[user_id]["status"] == "ACTIVE"
+
+
+def test_okta_reset_mfa_twice_issues_new_link(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.enroll_factor(user_id, "sms")
+
+    first = okta.reset_mfa(user_id).value.get_secret_value()
+    second = okta.reset_mfa(user_id).value.get_secret_value()
+
+    assert first != second
+    assert fake_okta.factor_types(user_id) == []
+    assert len(fake_okta.calls_to("DELETE", f"/api/v1/users/{user_id}/factors/")) == 1
+    with pytest.raises(KeyError):
+        fake_okta.complete_password_reset(reset_token(first))
+
+
+def test_okta_reset_mfa_retry_after_outage(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.enroll_factor(user_id, "sms")
+    email_id = fake_okta.enroll_factor(user_id, "email")
+    fake_okta.enroll_factor(user_id, "webauthn")
+    fake_okta.inject_fault(
+        method="DELETE",
+        path_prefix=f"/api/v1/users/{user_id}/factors/{email_id}",
+        status=503,
+        body=okta_error(503, "E0000009", "Internal Server Error").body,
+    )
+
+    with pytest.raises(TransientError, match="unenroll factor failed with status 503"):
+        okta.reset_mfa(user_id)
+    assert fake_okta.factor_types(user_id) == ["email", "webauthn"]
+    assert fake_okta.users[user_id]["status"] == "ACTIVE"
+
+    credential = okta.reset_mfa(user_id)
+
+    assert fake_okta.factor_types(user_id) == []
+    assert credential.kind is CredentialKind.PASSWORD_RESET_LINK
+
+
+@pytest.mark.parametrize("reset", ["issue_password_reset", "reset_mfa"])
+def test_okta_reset_rejection_is_not_transient(
+    fake_okta: FakeOkta, okta: OktaProvider, reset: str
+) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.inject_fault(
+        method="POST",
+        path_prefix=f"/api/v1/users/{user_id}/lifecycle/reset_password",
+        status=403,
+        body=okta_error(403, "E0000006", "You do not have permission").body,
+    )
+
+    with pytest.raises(IdentityProviderError) as raised:
+        getattr(okta, reset)(user_id)
+
+    assert not isinstance(raised.value, TransientError)
+    assert "reset password was rejected with status 403" in str(raised.value)
+    assert "E0000006" in str(raised.value)
+    assert fake_okta.users[user_id]["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    ("reset", "method", "path"),
+    [
+        ("issue_password_reset", "POST", "lifecycle/reset_password"),
+        ("reset_mfa", "GET", "factors"),
+    ],
+)
+def test_okta_reset_throttling_is_transient(
+    fake_okta: FakeOkta, okta: OktaProvider, reset: str, method: str, path: str
+) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.inject_fault(
+        method=method,
+        path_prefix=f"/api/v1/users/{user_id}/{path}",
+        status=429,
+        body=okta_error(429, "E0000047", "API call exceeded rate limit").body,
+        headers={"Retry-After": "3"},
+    )
+
+    with pytest.raises(TransientError, match=r"status 429 \(E0000047") as raised:
+        getattr(okta, reset)(user_id)
+
+    assert "retry after 3 s" in str(raised.value)
+
+
+def test_okta_reset_credentials_not_logged(
+    fake_okta: FakeOkta, okta: OktaProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.enroll_factor(user_id, "push")
+    caplog.set_level(logging.DEBUG)
+
+    password_link = okta.issue_password_reset(user_id)
+    mfa_link = okta.reset_mfa(user_id)
+    fake_okta.inject_fault(method="GET", path_prefix=f"/api/v1/users/{user_id}", status=500, body={})
+    with pytest.raises(TransientError) as raised:
+        okta.reset_mfa(user_id)
+
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "okta password reset link issued" in logged
+    assert "okta factors reset" in logged
+    for credential in (password_link, mfa_link):
+        url = credential.value.get_secret_value()
+        assert url not in repr(credential)
+        assert url not in credential.model_dump_json()
+        for secret in (url, reset_token(url)):
+            assert secret not in logged
+            assert secret not in str(raised.value)
+
+
+def test_okta_reset_mfa_rejects_deactivated_user(fake_okta: FakeOkta, okta: OktaProvider) -> None:
+    user_id = active_user(fake_okta, okta)
+    fake_okta.enroll_factor(user_id, "sms")
+    okta.disable_user(user_id)
+
+    with pytest.raises(IdentityProviderError, match="the user is DEPROVISIONED"):
+        okta.reset_mfa(user_id)
+
+    assert fake_okta.factor_types(user_id) == ["sms"]
+
+
+def test_fake_okta_rejects_unenroll_of_deactivated_user(
+    fake_okta: FakeOkta, okta: OktaProvider
+) -> None:
+    user_id = active_user(fake_okta, okta)
+    factor_id = fake_okta.enroll_factor(user_id, "sms")
+    okta.disable_user(user_id)
+    authorization = fake_okta.calls_to("GET", f"/api/v1/users/{user_id}")[-1].headers["authorization"]
+
+    response = requests.delete(
+        f"{fake_okta.base_url}/api/v1/users/{user_id}/factors/{factor_id}",
+        headers={"Authorization": authorization},
+        verify=fake_okta.ca_bundle_path,
+        timeout=5,
+    )
+
+    assert response.status_code == 403
+    assert response.json()["errorCode"] == "E0000038"
+    assert fake_okta.factor_types(user_id) == ["sms"]

@@ -77,6 +77,14 @@ class RetakeRequiredError(HireProofError):
         self.attempts_left = attempts_left
 
 
+class RateLimitedError(HireProofError):
+    """Too many requests for one person or source address within the window; retry later."""
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class AttemptsExhaustedError(HireProofError):
     """The verification used up its retake attempts."""
 
@@ -88,6 +96,10 @@ class TransientError(HireProofError):
 
 class IdentityProviderError(HireProofError):
     """The identity provider rejected a request in a way a retry will not fix."""
+
+
+class ResetNotSupportedError(HireProofError):
+    """The identity provider's API cannot reset a password or MFA factors; an administrator must."""
 
 
 class FulfillmentError(HireProofError):
@@ -154,3 +166,37 @@ class SetRejectedError(HireProofError):
     def __init__(self, message: str, *, err: str, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.err = err
+
+
+# ----------------------------------------------------------------- recovery (appended)
+class VerificationTooOldError(HireProofError):
+    """A passed verification is too old to authorize a password or MFA reset; verify again."""
+
+
+class ResetAlreadyChosenError(ConflictError):
+    """A reset was already chosen for this verification; one verification authorizes one reset."""
+
+
+# ----------------------------------------------------------------- OpenID Connect provider (appended)
+class AuthorizationRequestNotFoundError(HireProofError):
+    """An OpenID Connect authorization request id matches no stored request."""
+
+
+class AuthorizationRequestExpiredError(HireProofError):
+    """A pending OpenID Connect authorization request is past its lifetime; the client must start again."""
+
+
+class AuthorizationRequestUsedError(ConflictError):
+    """A pending OpenID Connect authorization request already ended with a code or an error."""
+
+
+class AuthorizationBrowserMismatchError(HireProofError):
+    """A pending authorization request was continued without the browser secret of the browser that began it."""
+
+
+class AuthorizationClientRejectedError(HireProofError):
+    """The client's registration no longer allows a pending request: disabled, or its redirect URI removed."""
+
+
+class StaleVerificationError(ConflictError):
+    """A login's verification finished before its authorization request began, so it is not a new one."""

@@ -32,8 +32,12 @@ STATUS_BY_ERROR: dict[type[errors.HireProofError], int] = {
     errors.ConflictError: 409,
     errors.RetakeRequiredError: 422,
     errors.AttemptsExhaustedError: 429,
+    errors.RateLimitedError: 429,
     errors.TransientError: 503,
     errors.IdentityProviderError: 502,
+    # 501: the request is valid, but the configured provider's API has no such reset, and
+    # no change of state or retry makes it work; 409 would suggest that one could.
+    errors.ResetNotSupportedError: 501,
     errors.FulfillmentError: 502,
     errors.DeliveryFailedError: 502,
     errors.HrDirectoryError: 502,
@@ -45,6 +49,15 @@ STATUS_BY_ERROR: dict[type[errors.HireProofError], int] = {
     errors.JwksUnavailableError: 503,
     errors.SigningKeyNotFoundError: 401,
     errors.GatewayAdminError: 502,
+    errors.AuthorizationRequestNotFoundError: 404,
+    errors.AuthorizationRequestExpiredError: 410,
+    errors.AuthorizationRequestUsedError: 409,
+    errors.AuthorizationBrowserMismatchError: 403,
+    errors.AuthorizationClientRejectedError: 403,
+    errors.StaleVerificationError: 409,
+    # 410: the authorization a passed verification gave has run out; only a new verification helps.
+    errors.VerificationTooOldError: 410,
+    errors.ResetAlreadyChosenError: 409,
 }
 
 
@@ -69,7 +82,10 @@ def error_response(error: errors.HireProofError) -> Response[str]:
     if isinstance(error, errors.RetakeRequiredError):
         body["retake_reason"] = error.reason
         body["attempts_left"] = error.attempts_left
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimitedError) else None
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps(body), headers=headers
+    )
 
 
 def register(app: APIGatewayHttpResolver) -> None:

@@ -1,12 +1,14 @@
 """The interface every identity provider adapter implements, and the values it exchanges.
 
 An adapter creates the hire's account before verification in a state that grants no access,
-and releases it only after the verification passed. How far each provider enforces that is
-in its `capabilities`. Every method is safe to retry: Step Functions retries
-`TransientError` (throttling, 5xx, timeouts) and stops on `IdentityProviderError` (a 4xx
-that a retry will not fix). Error messages name the provider, the operation and the
-provider's error code. They contain no token, client secret or credential, and e-mail
-addresses are removed from the provider's own error text.
+and releases it only after the verification passed. For a person who passed a fresh
+verification it also resets the password or the MFA factors and returns a one-time
+credential. How far each provider supports all this is in its `capabilities`. Every method
+is safe to retry: Step Functions retries `TransientError` (throttling, 5xx, timeouts) and
+stops on `IdentityProviderError` (a 4xx that a retry will not fix) and on
+`ResetNotSupportedError` (the provider's API has no such reset). Error messages name the
+provider, the operation and the provider's error code. They contain no token, client secret
+or credential, and e-mail addresses are removed from the provider's own error text.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class StagedUser(BaseModel):
 
 
 class CredentialKind(StrEnum):
-    """Kinds of first credential a provider can hand out."""
+    """Kinds of one-time credential a provider hands out, for a first sign-in or a reset."""
 
     ACTIVATION_LINK = "activation_link"
     """Okta activation URL; the hire sets a password and enrolls factors through it."""
@@ -69,6 +71,9 @@ class CredentialKind(StrEnum):
 
     IDENTITY_CENTER_FIRST_SIGN_IN = "identity_center_first_sign_in"
     """IAM Identity Center user name; the value is not a secret, see IdentityCenterProvider."""
+
+    PASSWORD_RESET_LINK = "password_reset_link"  # noqa: S105 - a kind name, not a secret
+    """Okta one-time password reset URL, with which the user sets a new password and enrolls factors."""
 
 
 class InitialCredential(BaseModel):
@@ -99,10 +104,16 @@ class ProviderCapabilities:
     revokes_sessions: bool
     """revoke_sessions ends the user's existing sessions at the provider."""
 
+    resets_password: bool
+    """issue_password_reset returns a one-time credential instead of raising ResetNotSupportedError."""
+
+    resets_mfa: bool
+    """reset_mfa removes the MFA factors instead of raising ResetNotSupportedError."""
+
 
 @runtime_checkable
 class IdentityProvider(Protocol):
-    """An identity provider account life cycle: stage, activate, suspend, restore, disable."""
+    """An identity provider account life cycle: stage, activate, suspend, restore, disable, reset."""
 
     name: str
     capabilities: ProviderCapabilities
@@ -155,6 +166,27 @@ class IdentityProvider(Protocol):
 
     def find_user_by_email(self, email: str) -> str | None:
         """Return the id of the user whose sign-in name or e-mail is `email`, or None."""
+        ...
+
+    def issue_password_reset(self, user_id: str) -> InitialCredential:
+        """Create a one-time credential with which the user sets a new password, and return it.
+
+        The provider sends no e-mail: the caller shows the credential once to the person who
+        just passed verification. The adapter never logs it. Calling this again replaces the
+        previous credential where the provider allows it. Existing sessions are left alone:
+        call revoke_sessions to end them. Raises ResetNotSupportedError when
+        `capabilities.resets_password` is False.
+        """
+        ...
+
+    def reset_mfa(self, user_id: str) -> InitialCredential:
+        """Remove every MFA factor of the user and return a one-time credential to enroll anew.
+
+        The password is never removed as a factor. A retry after a partial failure removes
+        the factors that are left and replaces the credential. Existing sessions are left
+        alone: call revoke_sessions to end them. Raises ResetNotSupportedError when
+        `capabilities.resets_mfa` is False.
+        """
         ...
 
 

@@ -6,6 +6,11 @@ activate_user sets `accountEnabled: true`. issue_initial_credential creates a on
 Temporary Access Pass, which the hire uses to register their own sign-in methods.
 suspend_user and disable_user set `accountEnabled: false`: Entra ID has one switch for both.
 
+Resets: issue_password_reset replaces the user's Temporary Access Pass with a new one-time
+pass. The pass signs the user in once without their password, and the adapter does not
+change the password itself. reset_mfa deletes every authentication method except the password and
+then issues the same kind of pass, with which the user registers new methods.
+
 Authentication: OAuth 2.0 client credentials with a client secret (client_secret_post) at
 the tenant's v2.0 token endpoint, scope `https://graph.microsoft.com/.default`. The app
 registration needs the application permissions User.ReadWrite.All,
@@ -52,13 +57,39 @@ DEFAULT_TAP_LIFETIME_MINUTES = 60
 PASSWORD_LENGTH = 64
 _MAIL_NICKNAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
+# Graph @odata.type names of authentication methods, which are not secrets.
+PASSWORD_METHOD_TYPE = "#microsoft.graph.passwordAuthenticationMethod"  # noqa: S105
+TEMPORARY_ACCESS_PASS_METHOD_TYPE = (
+    "#microsoft.graph.temporaryAccessPassAuthenticationMethod"  # noqa: S105
+)
+PHONE_METHOD_TYPE = "#microsoft.graph.phoneAuthenticationMethod"
+# The Graph v1.0 collection under /users/{id}/authentication that deletes each method type.
+# A type missing here, such as one Graph offers only in beta, stops reset_mfa before it
+# deletes anything, so that no unknown factor survives a reset unnoticed.
+DELETABLE_METHOD_COLLECTIONS = {
+    PHONE_METHOD_TYPE: "phoneMethods",
+    "#microsoft.graph.emailAuthenticationMethod": "emailMethods",
+    "#microsoft.graph.fido2AuthenticationMethod": "fido2Methods",
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod": "microsoftAuthenticatorMethods",
+    "#microsoft.graph.softwareOathAuthenticationMethod": "softwareOathMethods",
+    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod": "windowsHelloForBusinessMethods",
+    "#microsoft.graph.platformCredentialAuthenticationMethod": "platformCredentialMethods",
+}
+# Graph rejects deleting a mobile number while an alternateMobile number exists, so phones
+# go last and the mobile number after the others.
+_PHONE_DELETE_ORDER = {"alternateMobile": 0, "office": 1, "mobile": 2}
+
 
 class EntraProvider:
     """IdentityProvider for a Microsoft Entra ID tenant."""
 
     name = PROVIDER
     capabilities = ProviderCapabilities(
-        inactive_state=True, blocks_sign_in=True, revokes_sessions=True
+        inactive_state=True,
+        blocks_sign_in=True,
+        revokes_sessions=True,
+        resets_password=True,
+        resets_mfa=True,
     )
 
     def __init__(
@@ -123,32 +154,9 @@ class EntraProvider:
 
     def issue_initial_credential(self, user_id: str) -> InitialCredential:
         """Replace any Temporary Access Pass of the user with a new one-time pass."""
-        methods_path = f"/users/{path_segment(user_id)}/authentication/temporaryAccessPassMethods"
-        # Graph allows one Temporary Access Pass per user. Deleting the old one first also
-        # means that a retried call hands out the only valid pass.
-        existing = self._api.call("GET", methods_path, operation="list temporary access passes")
-        for method in (existing or {}).get("value", []):
-            self._api.call(
-                "DELETE",
-                f"{methods_path}/{path_segment(str(method['id']))}",
-                operation="delete temporary access pass",
-            )
-
-        created = self._api.call(
-            "POST",
-            methods_path,
-            operation="create temporary access pass",
-            json={"isUsableOnce": True, "lifetimeInMinutes": self._tap_lifetime_minutes},
-        )
-        passcode = created.get("temporaryAccessPass") if isinstance(created, dict) else None
-        if not passcode:
-            raise IdentityProviderError("entra create temporary access pass returned no pass")
+        credential = self._replace_temporary_access_pass(user_id)
         logger.info("entra temporary access pass issued", extra={"provider_user_id": user_id})
-        return InitialCredential(
-            kind=CredentialKind.TEMPORARY_ACCESS_PASS,
-            value=passcode,
-            expires_at=_tap_expiry(created, self._tap_lifetime_minutes),
-        )
+        return credential
 
     def suspend_user(self, user_id: str) -> None:
         """Disable sign-in for the account."""
@@ -221,7 +229,112 @@ class EntraProvider:
             logger.warning("entra mail matches several users", extra={"match_count": len(users)})
         return str(users[0]["id"])
 
+    # ------------------------------------------------------------------ resets
+    def issue_password_reset(self, user_id: str) -> InitialCredential:
+        """Replace any Temporary Access Pass of the user with a new one-time pass.
+
+        NOTE: the pass signs the user in once without their password but does not change
+        it. The new password is set through Microsoft's own flows, such as self-service
+        password reset, which HireProof does not drive.
+        """
+        credential = self._replace_temporary_access_pass(user_id)
+        logger.info("entra password reset pass issued", extra={"provider_user_id": user_id})
+        return credential
+
+    def reset_mfa(self, user_id: str) -> InitialCredential:
+        """Delete every authentication method but the password, then issue a one-time pass.
+
+        NOTE: Graph does not delete the phone number that is the user's default MFA method,
+        and the v1.0 API cannot change that default. Such a user gets IdentityProviderError
+        after their other methods are gone, and an administrator removes the number.
+        """
+        methods = self._deletable_methods(user_id)
+        for method in methods:
+            self._delete_method(user_id, method)
+        credential = self._replace_temporary_access_pass(user_id)
+        logger.info(
+            "entra authentication methods reset",
+            extra={"provider_user_id": user_id, "removed_methods": len(methods)},
+        )
+        return credential
+
     # ------------------------------------------------------------------ helpers
+    def _replace_temporary_access_pass(self, user_id: str) -> InitialCredential:
+        methods_path = f"/users/{path_segment(user_id)}/authentication/temporaryAccessPassMethods"
+        # Graph allows one Temporary Access Pass per user. Deleting the old one first also
+        # means that a retried call hands out the only valid pass.
+        existing = self._api.call("GET", methods_path, operation="list temporary access passes")
+        for method in (existing or {}).get("value", []):
+            self._api.call(
+                "DELETE",
+                f"{methods_path}/{path_segment(str(method['id']))}",
+                operation="delete temporary access pass",
+            )
+
+        created = self._api.call(
+            "POST",
+            methods_path,
+            operation="create temporary access pass",
+            json={"isUsableOnce": True, "lifetimeInMinutes": self._tap_lifetime_minutes},
+        )
+        passcode = created.get("temporaryAccessPass") if isinstance(created, dict) else None
+        if not passcode:
+            raise IdentityProviderError("entra create temporary access pass returned no pass")
+        return InitialCredential(
+            kind=CredentialKind.TEMPORARY_ACCESS_PASS,
+            value=passcode,
+            expires_at=_tap_expiry(created, self._tap_lifetime_minutes),
+        )
+
+    def _deletable_methods(self, user_id: str) -> list[dict[str, Any]]:
+        """List the user's methods to delete, in an order Graph accepts.
+
+        The password is kept, and the Temporary Access Pass is left to
+        _replace_temporary_access_pass. Raises IdentityProviderError before any deletion
+        when a method has a type this adapter cannot delete.
+        """
+        listed = self._api.call(
+            "GET",
+            f"/users/{path_segment(user_id)}/authentication/methods",
+            operation="list authentication methods",
+        )
+        methods = [
+            method
+            for method in (listed or {}).get("value", [])
+            if method.get("@odata.type") not in (PASSWORD_METHOD_TYPE, TEMPORARY_ACCESS_PASS_METHOD_TYPE)
+        ]
+        unknown = sorted(
+            {str(m.get("@odata.type")) for m in methods} - DELETABLE_METHOD_COLLECTIONS.keys()
+        )
+        if unknown:
+            raise IdentityProviderError(
+                f"entra reset MFA for {user_id} rejected: the adapter cannot delete methods of "
+                f"type {', '.join(unknown)}; remove them in the Microsoft Entra admin center and "
+                "retry"
+            )
+        return sorted(methods, key=_delete_order)
+
+    def _delete_method(self, user_id: str, method: dict[str, Any]) -> None:
+        method_type = str(method["@odata.type"])
+        collection = DELETABLE_METHOD_COLLECTIONS[method_type]
+        response = self._api.send(
+            "DELETE",
+            f"/users/{path_segment(user_id)}/authentication/{collection}/"
+            f"{path_segment(str(method['id']))}",
+            operation="delete authentication method",
+        )
+        # A retry after a partial failure finds some methods already deleted.
+        if response.status_code == 404:
+            return
+        if response.status_code == 400 and method_type == PHONE_METHOD_TYPE:
+            detail = _describe_error(response)
+            raise IdentityProviderError(
+                f"entra delete phone method of {user_id} was rejected with status 400 ({detail}); "
+                "Graph keeps the phone number that is the user's default MFA method, so change "
+                "the default or remove the number in the Microsoft Entra admin center and retry"
+            )
+        self._api.check(response, "delete authentication method")
+
     def _create_user(self, staged: StagedUser) -> str:
         body: dict[str, Any] = {
             "accountEnabled": False,
@@ -328,6 +441,12 @@ def _mail_nickname(user_name: str) -> str:
     local_part = user_name.split("@", 1)[0]
     nickname = _MAIL_NICKNAME_UNSAFE.sub("", local_part)[:64]
     return nickname or "user"
+
+
+def _delete_order(method: dict[str, Any]) -> int:
+    if method.get("@odata.type") != PHONE_METHOD_TYPE:
+        return 0
+    return 1 + _PHONE_DELETE_ORDER.get(str(method.get("phoneType")), 0)
 
 
 def _tap_expiry(created: dict[str, Any], default_lifetime: int) -> dt.datetime:

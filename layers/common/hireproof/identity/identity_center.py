@@ -21,6 +21,12 @@ Identity Center e-mails the user a one-time password at their first sign-in atte
 set a password. When it is off, an administrator must generate a one-time password in the
 console. Either way HireProof never receives a secret: issue_initial_credential returns the
 access portal user name, of kind `identity_center_first_sign_in`.
+
+Resets: neither the Identity Store API nor the IAM Identity Center admin API (`sso-admin`)
+has an operation that resets a user's password or removes their MFA devices (checked
+against the botocore 1.44 service models). AWS documents both as console procedures
+(Users, then Reset password or MFA devices). issue_password_reset and reset_mfa therefore
+raise ResetNotSupportedError, and `capabilities` says so.
 """
 
 from __future__ import annotations
@@ -40,7 +46,12 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from hireproof.errors import ConfigurationError, IdentityProviderError, TransientError
+from hireproof.errors import (
+    ConfigurationError,
+    IdentityProviderError,
+    ResetNotSupportedError,
+    TransientError,
+)
 from hireproof.identity._http import redact
 from hireproof.identity.base import (
     CredentialKind,
@@ -77,7 +88,11 @@ class IdentityCenterProvider:
 
     name = PROVIDER
     capabilities = ProviderCapabilities(
-        inactive_state=False, blocks_sign_in=False, revokes_sessions=False
+        inactive_state=False,
+        blocks_sign_in=False,
+        revokes_sessions=False,
+        resets_password=False,
+        resets_mfa=False,
     )
 
     def __init__(
@@ -228,6 +243,29 @@ class IdentityCenterProvider:
             if user_id is not None:
                 return user_id
         return None
+
+    # ------------------------------------------------------------------ resets
+    def issue_password_reset(self, user_id: str) -> InitialCredential:
+        """Raise ResetNotSupportedError: only the console resets an Identity Center password."""
+        logger.warning(
+            "identity center password reset is not available through the API",
+            extra={"provider_user_id": user_id},
+        )
+        raise ResetNotSupportedError(
+            "identity_center cannot reset a password through its API; an administrator resets "
+            "it in the IAM Identity Center console (Users, Reset password)"
+        )
+
+    def reset_mfa(self, user_id: str) -> InitialCredential:
+        """Raise ResetNotSupportedError: only the console removes a user's MFA devices."""
+        logger.warning(
+            "identity center MFA reset is not available through the API",
+            extra={"provider_user_id": user_id},
+        )
+        raise ResetNotSupportedError(
+            "identity_center cannot remove MFA devices through its API; an administrator "
+            "deletes them in the IAM Identity Center console (Users, MFA devices)"
+        )
 
     # ------------------------------------------------------------------ helpers
     def _user_id_by(self, attribute_path: str, value: str) -> str | None:

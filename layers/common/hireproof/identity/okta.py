@@ -7,6 +7,13 @@ user without a password to PROVISIONED. issue_initial_credential calls
 URL and invalidates the previous one, so Okta sends no e-mail and the URL reaches only the
 caller. The hire's user becomes ACTIVE when they complete activation through the URL.
 
+Resets: issue_password_reset calls `lifecycle/reset_password?sendEmail=false`, which returns
+a one-time reset URL and moves the user to RECOVERY, where Okta refuses sign-in until the
+reset is completed. reset_mfa unenrolls every factor through the Factors API and then issues
+the same reset URL, through which the user sets a new password and enrolls the factors that
+the org's enrollment policy requires. The Factors API could enroll a factor instead, but
+only one of a type the caller chooses, not the user.
+
 Authentication: Okta documents private_key_jwt as the only client authentication for
 service apps that request access tokens with Okta scopes, so a client secret is not
 accepted here. The client assertion is an RS256 JWT with iss and sub equal to the client id
@@ -54,6 +61,9 @@ CLIENT_ASSERTION_LIFETIME_SECONDS = 300
 
 # Statuses in which the user can sign in or finish signing in.
 _SIGN_IN_STATUSES = frozenset({"ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT"})
+# Factor types whose phone number is also a recovery method. removeRecoveryEnrollment=true
+# removes both, so that a phone an attacker registered cannot recover the account either.
+_PHONE_FACTOR_TYPES = frozenset({"sms", "call"})
 
 
 class OktaProvider:
@@ -61,7 +71,11 @@ class OktaProvider:
 
     name = PROVIDER
     capabilities = ProviderCapabilities(
-        inactive_state=True, blocks_sign_in=True, revokes_sessions=True
+        inactive_state=True,
+        blocks_sign_in=True,
+        revokes_sessions=True,
+        resets_password=True,
+        resets_mfa=True,
     )
 
     def __init__(
@@ -279,7 +293,86 @@ class OktaProvider:
             logger.warning("okta e-mail matches several users", extra={"match_count": len(users)})
         return str(users[0]["id"])
 
+    # ------------------------------------------------------------------ resets
+    def issue_password_reset(self, user_id: str) -> InitialCredential:
+        """Start a password reset and return its one-time URL.
+
+        The user stays in RECOVERY, where Okta rejects sign-in, until they use the URL. Each
+        call issues a new URL. Okta sends no e-mail and keeps the user's sessions, so
+        call revoke_sessions to end them.
+        """
+        self._require_resettable(user_id, "issue password reset")
+        credential = self._reset_password_link(user_id)
+        logger.info("okta password reset link issued", extra={"provider_user_id": user_id})
+        return credential
+
+    def reset_mfa(self, user_id: str) -> InitialCredential:
+        """Unenroll every factor, then return a one-time password reset URL to enroll anew.
+
+        Factors are unenrolled one by one rather than with `lifecycle/reset_factors`. Okta
+        documents that operation only for a user who still has an enrolled factor, so a retry
+        after a completed reset has no documented outcome. Here a factor that is already gone
+        returns 404 and counts as removed. Okta enrolls the email factor again by itself when
+        the enrollment policy requires it, so the list can be non-empty afterwards.
+        """
+        self._require_resettable(user_id, "reset MFA")
+        removed = self._unenroll_factors(user_id)
+        credential = self._reset_password_link(user_id)
+        logger.info(
+            "okta factors reset", extra={"provider_user_id": user_id, "removed_factors": removed}
+        )
+        return credential
+
     # ------------------------------------------------------------------ helpers
+    def _require_resettable(self, user_id: str, operation: str) -> None:
+        status = self._status(user_id)
+        if status not in _SIGN_IN_STATUSES:
+            raise IdentityProviderError(
+                f"okta {operation} for {user_id} rejected: the user is {status}, and only a user "
+                "who has finished activation can reset; restore or activate the user first"
+            )
+
+    def _reset_password_link(self, user_id: str) -> InitialCredential:
+        body = self._api.call(
+            "POST",
+            f"/api/v1/users/{path_segment(user_id)}/lifecycle/reset_password",
+            operation="reset password",
+            params={"sendEmail": "false"},
+        )
+        reset_url = body.get("resetPasswordUrl") if isinstance(body, dict) else None
+        if not reset_url:
+            raise IdentityProviderError("okta reset password returned no resetPasswordUrl")
+        # Okta does not return the link's expiry, which an org setting governs.
+        return InitialCredential(
+            kind=CredentialKind.PASSWORD_RESET_LINK,
+            value=reset_url,
+            expires_at=None,
+            sign_in_url=self._org_url,
+        )
+
+    def _unenroll_factors(self, user_id: str) -> int:
+        """Unenroll each factor of the user and return how many the requests removed."""
+        factors_path = f"/api/v1/users/{path_segment(user_id)}/factors"
+        factors = self._api.call("GET", factors_path, operation="list factors") or []
+        removed = 0
+        for factor in factors:
+            params = None
+            if factor.get("factorType") in _PHONE_FACTOR_TYPES:
+                params = {"removeRecoveryEnrollment": "true"}
+            response = self._api.send(
+                "DELETE",
+                f"{factors_path}/{path_segment(str(factor['id']))}",
+                operation="unenroll factor",
+                params=params,
+            )
+            # Unenrolling an Okta Verify push or signed_nonce factor also removes the user's
+            # other Okta Verify factors, so a later factor of the list may already be gone.
+            if response.status_code == 404:
+                continue
+            self._api.check(response, "unenroll factor")
+            removed += 1
+        return removed
+
     def _status(self, user_id: str) -> str:
         body = self._api.call("GET", f"/api/v1/users/{path_segment(user_id)}", operation="get user")
         return str(body["status"])

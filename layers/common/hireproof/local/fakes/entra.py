@@ -14,8 +14,15 @@ userPrincipalName and an existing group membership get 400 Request_BadRequest, a
 a Temporary Access Pass lifetime outside 10 to 43200 minutes. Application permissions are
 not modelled, so every valid token may call every endpoint.
 
+Authentication methods: add_method seeds a user's methods. `authentication/methods` lists
+them with the password method and any Temporary Access Pass, and the per-type collections
+(`phoneMethods`, `fido2Methods`, ...) delete them. As Graph documents, a mobile number cannot
+be deleted while an alternateMobile number exists, and the phone that is the user's default
+MFA method cannot be deleted at all.
+
 NOTE: Graph documents that a user has at most one Temporary Access Pass, but not the error
-for creating a second one, so the fake's 400 badRequest for it is a guess.
+for creating a second one, so the fake's 400 badRequest for it is a guess. The 400
+badRequest for a phone that cannot be deleted is a guess for the same reason.
 """
 
 from __future__ import annotations
@@ -55,6 +62,35 @@ _TAP_PATH = re.compile(
     r"^/v1\.0/users/(?P<user>[^/]+)/authentication/temporaryAccessPassMethods(?:/(?P<method>[^/]+))?$"
 )
 _MEMBERS_REF_PATH = re.compile(r"^/v1\.0/groups/(?P<group>[^/]+)/members/\$ref$")
+_METHODS_PATH = re.compile(r"^/v1\.0/users/(?P<user>[^/]+)/authentication/methods$")
+_METHOD_PATH = re.compile(
+    r"^/v1\.0/users/(?P<user>[^/]+)/authentication/(?P<collection>[A-Za-z0-9]+Methods)/(?P<method>[^/]+)$"
+)
+# Graph gives the password, the e-mail and each kind of phone the same method id in every
+# user. The ids are Graph's, not secrets.
+PASSWORD_METHOD_ID = "28c10230-6103-485e-b985-444c60001490"  # noqa: S105
+EMAIL_METHOD_ID = "3ddfcfc8-9383-446f-83cc-3ab9be4be18f"
+PHONE_METHOD_IDS = {
+    "mobile": "3179e48a-750b-4051-897c-87b9720928f7",
+    "alternateMobile": "b6332ec1-7057-4abe-9331-3d72feddfe41",
+    "office": "e37fc753-ff3b-4958-9484-eaa9425c82bc",
+}
+PASSWORD_METHOD_TYPE = "#microsoft.graph.passwordAuthenticationMethod"  # noqa: S105
+TEMPORARY_ACCESS_PASS_METHOD_TYPE = (
+    "#microsoft.graph.temporaryAccessPassAuthenticationMethod"  # noqa: S105
+)
+PHONE_METHOD_TYPE = "#microsoft.graph.phoneAuthenticationMethod"
+EMAIL_METHOD_TYPE = "#microsoft.graph.emailAuthenticationMethod"
+# The collection under /users/{id}/authentication that contains each method type the fake deletes.
+METHOD_COLLECTIONS = {
+    PHONE_METHOD_TYPE: "phoneMethods",
+    EMAIL_METHOD_TYPE: "emailMethods",
+    "#microsoft.graph.fido2AuthenticationMethod": "fido2Methods",
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod": "microsoftAuthenticatorMethods",
+    "#microsoft.graph.softwareOathAuthenticationMethod": "softwareOathMethods",
+    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod": "windowsHelloForBusinessMethods",
+    "#microsoft.graph.platformCredentialAuthenticationMethod": "platformCredentialMethods",
+}
 _EQ_FILTER = re.compile(r"^\s*(?P<prop>[A-Za-z]+)\s+eq\s+'(?P<value>(?:[^']|'')*)'\s*$")
 
 
@@ -96,6 +132,8 @@ class FakeEntra(FakeHttpsService):
         self.managers: dict[str, str] = {}
         self.sessions: dict[str, int] = {}
         self.temporary_access_passes: dict[str, dict[str, Any]] = {}
+        self.authentication_methods: dict[str, dict[str, dict[str, Any]]] = {}
+        self.default_mfa_methods: dict[str, str] = {}
         self._tokens: dict[str, float] = {}
 
     # ------------------------------------------------------------------ configuration
@@ -139,6 +177,40 @@ class FakeEntra(FakeHttpsService):
                 "groupTypes": [],
             }
             return group_id
+
+    def add_method(
+        self, user_id: str, odata_type: str, *, is_default: bool = False, **properties: Any
+    ) -> str:
+        """Register an authentication method of `odata_type` for the user and return its id.
+
+        `properties` are the method's own fields, such as `phoneType` (default `mobile`) and
+        `phoneNumber` of a phone. With `is_default` the method is the user's default MFA
+        method. Raises ValueError for a second phone of one type or a second e-mail, which
+        Graph does not allow either.
+        """
+        with self._lock:
+            if user_id not in self.users:
+                raise KeyError(user_id)
+            method: dict[str, Any] = {"@odata.type": odata_type, "createdDateTime": _timestamp()}
+            if odata_type == PHONE_METHOD_TYPE:
+                method.update(phoneNumber="+1 5550100", phoneType="mobile")
+            method.update(properties)
+            method["id"] = self._new_method_id(odata_type, method.get("phoneType"))
+            methods = self.authentication_methods.setdefault(user_id, {})
+            if method["id"] in methods:
+                raise ValueError(f"user {user_id} already has method {method['id']}")
+            methods[method["id"]] = method
+            if is_default:
+                self.default_mfa_methods[user_id] = method["id"]
+            return str(method["id"])
+
+    def method_types(self, user_id: str) -> list[str]:
+        """Return the @odata.type of each method Graph lists for the user but the password, sorted."""
+        with self._lock:
+            types = [m["@odata.type"] for m in self.authentication_methods.get(user_id, {}).values()]
+            if user_id in self.temporary_access_passes:
+                types.append(TEMPORARY_ACCESS_PASS_METHOD_TYPE)
+            return sorted(types)
 
     def sign_in(self, user_id: str, temporary_access_pass: str | None = None) -> None:
         """Act as the user signing in; raise PermissionError when Entra ID would refuse it.
@@ -204,6 +276,10 @@ class FakeEntra(FakeHttpsService):
             return self._set_manager(match["user"], request)
         if match := _TAP_PATH.match(path):
             return self._temporary_access_pass(match["user"], match["method"], request)
+        if (match := _METHODS_PATH.match(path)) and method == "GET":
+            return self._list_methods(match["user"])
+        if (match := _METHOD_PATH.match(path)) and method == "DELETE":
+            return self._delete_method(match["user"], match["collection"], match["method"])
         if (match := _MEMBERS_REF_PATH.match(path)) and method == "POST":
             return self._add_member(match["group"], request)
         return graph_error(400, "BadRequest", f"Resource not found for the segment '{path}'.")
@@ -419,6 +495,63 @@ class FakeEntra(FakeHttpsService):
         }
         self.temporary_access_passes[user["id"]] = method
         return FakeResponse(201, {"@odata.context": f"{context}/$entity", **method})
+
+    # ------------------------------------------------------------------ authentication methods
+    def _list_methods(self, id_or_upn: str) -> FakeResponse:
+        user = self._find_user(id_or_upn)
+        if user is None:
+            return _not_found(id_or_upn)
+        listed: list[dict[str, Any]] = [
+            {
+                "@odata.type": PASSWORD_METHOD_TYPE,
+                "id": PASSWORD_METHOD_ID,
+                "password": None,
+                "createdDateTime": None,
+            }
+        ]
+        listed += [dict(m) for m in self.authentication_methods.get(user["id"], {}).values()]
+        current_pass = self.temporary_access_passes.get(user["id"])
+        if current_pass is not None:
+            listed.append({"@odata.type": TEMPORARY_ACCESS_PASS_METHOD_TYPE, **_without_pass(current_pass)})
+        context = f"{ODATA_CONTEXT}#users('{user['id']}')/authentication/methods"
+        return FakeResponse(200, {"@odata.context": context, "value": listed})
+
+    def _delete_method(self, id_or_upn: str, collection: str, method_id: str) -> FakeResponse:
+        user = self._find_user(id_or_upn)
+        if user is None:
+            return _not_found(id_or_upn)
+        if collection not in METHOD_COLLECTIONS.values():
+            return graph_error(
+                400, "BadRequest", f"Resource not found for the segment '{collection}'."
+            )
+        methods = self.authentication_methods.get(user["id"], {})
+        method = methods.get(method_id)
+        if method is None or METHOD_COLLECTIONS.get(method["@odata.type"]) != collection:
+            return _not_found(method_id)
+        if method["@odata.type"] == PHONE_METHOD_TYPE:
+            problem = self._phone_delete_problem(user["id"], method)
+            if problem:
+                return graph_error(400, "badRequest", problem)
+        del methods[method_id]
+        return FakeResponse(204)
+
+    def _new_method_id(self, odata_type: str, phone_type: str | None) -> str:
+        if odata_type == PHONE_METHOD_TYPE:
+            return PHONE_METHOD_IDS[str(phone_type)]
+        if odata_type == EMAIL_METHOD_TYPE:
+            return EMAIL_METHOD_ID
+        return str(uuid.uuid4())
+
+    def _phone_delete_problem(self, user_id: str, phone: dict[str, Any]) -> str | None:
+        if self.default_mfa_methods.get(user_id) == phone["id"]:
+            return "The phone method is the user's default authentication method and cannot be deleted."
+        has_alternate = any(
+            m["@odata.type"] == PHONE_METHOD_TYPE and m.get("phoneType") == "alternateMobile"
+            for m in self.authentication_methods.get(user_id, {}).values()
+        )
+        if phone.get("phoneType") == "mobile" and has_alternate:
+            return "A user cannot have an alternateMobile number without a mobile number."
+        return None
 
     # ------------------------------------------------------------------ groups
     def _add_member(self, group_id: str, request: FakeRequest) -> FakeResponse:

@@ -1,4 +1,4 @@
-"""A local Okta org: the Users, Groups and User Sessions APIs that HireProof calls.
+"""A local Okta org: the Users, User Factors, Groups and User Sessions APIs that HireProof calls.
 
 Requests and responses follow Okta's documented shapes: user objects with `status` and
 `profile`, lifecycle operations under `/api/v1/users/{id}/lifecycle/...`, and error bodies
@@ -11,6 +11,14 @@ E0000006), unknown user or group (404 E0000007), invalid or duplicate login (400
 lifecycle operations from a status that does not allow them. Okta's documentation does not
 give the exact error of every lifecycle operation in the wrong status, so where it is missing
 the fake returns 403 E0000038 "This operation is not allowed in the user's current status."
+
+Password reset and factors: `lifecycle/reset_password` moves the user to RECOVERY, where
+sign_in fails, and with `sendEmail=false` returns a `resetPasswordUrl` that
+complete_password_reset accepts once. Okta does not list the statuses that allow a reset,
+so the fake allows those in which a user can sign in or finish signing in. Factors are seeded
+with enroll_factor. Unenrolling an Okta Verify `push` or `signed_nonce` factor also removes
+the user's other Okta Verify factors, as Okta documents, and `removeRecoveryEnrollment=true`
+on an `sms` or `call` factor also removes the phone from `recovery_phones`.
 """
 
 from __future__ import annotations
@@ -37,9 +45,16 @@ MAX_ASSERTION_LIFETIME_SECONDS = 3600
 _USER_PATH = re.compile(r"^/api/v1/users/(?P<user>[^/]+)$")
 _LIFECYCLE_PATH = re.compile(r"^/api/v1/users/(?P<user>[^/]+)/lifecycle/(?P<action>[a-z_]+)$")
 _SESSIONS_PATH = re.compile(r"^/api/v1/users/(?P<user>[^/]+)/sessions$")
+_FACTORS_PATH = re.compile(r"^/api/v1/users/(?P<user>[^/]+)/factors(?:/(?P<factor>[^/]+))?$")
 _MEMBERSHIP_PATH = re.compile(r"^/api/v1/groups/(?P<group>[^/]+)/users/(?P<user>[^/]+)$")
 _EQ_CLAUSE = re.compile(r'^\s*(?P<attr>[A-Za-z.]+)\s+eq\s+"(?P<value>(?:[^"\\]|\\.)*)"\s*$')
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Statuses from which the fake allows lifecycle/reset_password.
+_RESETTABLE_STATUSES = frozenset({"ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT"})
+# Factors that Okta Verify provides. Unenrolling push or signed_nonce removes all of them.
+_OKTA_VERIFY_FACTORS = frozenset({"push", "signed_nonce", "token:software:totp"})
+# Id prefixes of Okta's factor ids by type, so that seeded factors look like Okta's.
+_FACTOR_ID_PREFIXES = {"push": "opf", "token:software:totp": "ost", "sms": "sms", "email": "emf"}
 
 
 def _now() -> str:
@@ -89,7 +104,10 @@ class FakeOkta(FakeHttpsService):
         self.memberships: set[tuple[str, str]] = set()
         self.sessions: dict[str, int] = {}
         self.emails_sent: list[tuple[str, str]] = []
+        self.factors: dict[str, dict[str, dict[str, Any]]] = {}
+        self.recovery_phones: dict[str, str] = {}
         self._activation_tokens: dict[str, str] = {}
+        self._reset_tokens: dict[str, str] = {}
         self._tokens: dict[str, tuple[float, frozenset[str]]] = {}
         self._assertion_ids: set[str] = set()
 
@@ -138,6 +156,49 @@ class FakeOkta(FakeHttpsService):
             user_id = self._activation_tokens.pop(activation_token)
             self._set_status(self.users[user_id], "ACTIVE")
 
+    def complete_password_reset(self, reset_token: str) -> None:
+        """Act as the user opening the reset link and setting a password: the user becomes ACTIVE.
+
+        Raises KeyError for a token that was used, replaced or never issued.
+        """
+        with self._lock:
+            user_id = self._reset_tokens.pop(reset_token)
+            user = self.users[user_id]
+            self._set_status(user, "ACTIVE")
+            user["passwordChanged"] = _now()
+
+    def enroll_factor(
+        self, user_id: str, factor_type: str, *, phone_number: str = "+1 555 0100"
+    ) -> str:
+        """Enroll an ACTIVE factor for the user and return its id.
+
+        An `sms` or `call` factor also registers its phone as the user's recovery phone.
+        """
+        with self._lock:
+            if user_id not in self.users:
+                raise KeyError(user_id)
+            factor_id = _okta_id(_FACTOR_ID_PREFIXES.get(factor_type, "fct"))
+            profile: dict[str, Any] = {}
+            if factor_type in ("sms", "call"):
+                profile = {"phoneNumber": phone_number}
+                self.recovery_phones[user_id] = phone_number
+            self.factors.setdefault(user_id, {})[factor_id] = {
+                "id": factor_id,
+                "factorType": factor_type,
+                "provider": "OKTA",
+                "vendorName": "OKTA",
+                "status": "ACTIVE",
+                "created": _now(),
+                "lastUpdated": _now(),
+                "profile": profile,
+            }
+            return factor_id
+
+    def factor_types(self, user_id: str) -> list[str]:
+        """Return the types of the user's enrolled factors, sorted."""
+        with self._lock:
+            return sorted(f["factorType"] for f in self.factors.get(user_id, {}).values())
+
     def sign_in(self, user_id: str) -> None:
         """Act as the user signing in; raise PermissionError when Okta would refuse it."""
         with self._lock:
@@ -182,6 +243,14 @@ class FakeOkta(FakeHttpsService):
         if (match := _LIFECYCLE_PATH.match(path)) and method == "POST":
             return self._scoped(granted, "okta.users.manage", path) or self._lifecycle(
                 match["user"], match["action"], request
+            )
+        if (match := _FACTORS_PATH.match(path)) and method == "GET" and not match["factor"]:
+            return self._scoped(granted, "okta.users.read", path) or self._list_factors(
+                match["user"]
+            )
+        if (match := _FACTORS_PATH.match(path)) and method == "DELETE" and match["factor"]:
+            return self._scoped(granted, "okta.users.manage", path) or self._unenroll_factor(
+                match["user"], match["factor"], request
             )
         if (match := _SESSIONS_PATH.match(path)) and method == "DELETE":
             return self._scoped(granted, "okta.users.manage", path) or self._clear_sessions(
@@ -397,16 +466,68 @@ class FakeOkta(FakeHttpsService):
                 )
             self._set_status(user, "ACTIVE")
             return FakeResponse(200, {})
+        if action == "reset_password":
+            return self._reset_password(user, send_email, request)
         if action == "deactivate":
             if status == "DEPROVISIONED":
                 return _wrong_status()
             self._set_status(user, "DEPROVISIONED")
             self._drop_activation_tokens(user["id"])
+            self._drop_reset_tokens(user["id"])
             self.sessions.pop(user["id"], None)
             if send_email:
                 self.emails_sent.append((user["id"], "deactivate"))
             return FakeResponse(200, {})
         return okta_error(404, "E0000007", f"Not found: Resource not found: {action} (Operation)")
+
+    def _reset_password(
+        self, user: dict[str, Any], send_email: bool, request: FakeRequest
+    ) -> FakeResponse:
+        if user["status"] not in _RESETTABLE_STATUSES:
+            return _wrong_status()
+        self._set_status(user, "RECOVERY")
+        # A new reset token replaces the user's previous one.
+        self._drop_reset_tokens(user["id"])
+        token = secrets.token_urlsafe(15)
+        self._reset_tokens[token] = user["id"]
+        if request.query.get("revokeSessions", "false").lower() == "true":
+            self.sessions.pop(user["id"], None)
+        if send_email:
+            self.emails_sent.append((user["id"], "reset_password"))
+            return FakeResponse(200, {})
+        return FakeResponse(
+            200, {"resetPasswordUrl": f"{self.base_url}/signin/reset-password/{token}"}
+        )
+
+    # ------------------------------------------------------------------ factors
+    def _list_factors(self, id_or_login: str) -> FakeResponse:
+        user = self._find_user(id_or_login)
+        if user is None:
+            return _not_found(id_or_login, "User")
+        return FakeResponse(200, list(self.factors.get(user["id"], {}).values()))
+
+    def _unenroll_factor(
+        self, id_or_login: str, factor_id: str, request: FakeRequest
+    ) -> FakeResponse:
+        user = self._find_user(id_or_login)
+        if user is None:
+            return _not_found(id_or_login, "User")
+        if user["status"] == "DEPROVISIONED":
+            # Okta documents that a deactivated user's factors cannot be unenrolled.
+            return _wrong_status()
+        factors = self.factors.get(user["id"], {})
+        factor = factors.pop(factor_id, None)
+        if factor is None:
+            return _not_found(factor_id, "UserFactor")
+        if factor["factorType"] in ("push", "signed_nonce"):
+            for other_id in [
+                fid for fid, f in factors.items() if f["factorType"] in _OKTA_VERIFY_FACTORS
+            ]:
+                del factors[other_id]
+        remove_recovery = request.query.get("removeRecoveryEnrollment", "false").lower() == "true"
+        if factor["factorType"] in ("sms", "call") and remove_recovery:
+            self.recovery_phones.pop(user["id"], None)
+        return FakeResponse(204)
 
     def _clear_sessions(self, id_or_login: str) -> FakeResponse:
         user = self._find_user(id_or_login)
@@ -463,6 +584,10 @@ class FakeOkta(FakeHttpsService):
     def _drop_activation_tokens(self, user_id: str) -> None:
         for token in [t for t, owner in self._activation_tokens.items() if owner == user_id]:
             del self._activation_tokens[token]
+
+    def _drop_reset_tokens(self, user_id: str) -> None:
+        for token in [t for t, owner in self._reset_tokens.items() if owner == user_id]:
+            del self._reset_tokens[token]
 
 
 def _parse_expression(expression: str) -> Callable[[dict[str, Any]], bool] | None:
