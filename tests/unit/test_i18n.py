@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
 
 import pytest
 
@@ -18,6 +20,16 @@ def test_catalogs_have_same_keys() -> None:
 
     assert sorted(english - japanese) == []
     assert sorted(japanese - english) == []
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_catalog_has_no_duplicate_keys(language: str) -> None:
+    text = resources.files("hireproof.i18n").joinpath(f"{language}.json").read_text(encoding="utf-8")
+    keys: list[str] = []
+    json.loads(text, object_pairs_hook=lambda pairs: keys.extend(key for key, _ in pairs) or dict(pairs))
+
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    assert duplicates == []
 
 
 @pytest.mark.parametrize("key", sorted(i18n.catalog("en")))

@@ -104,6 +104,10 @@ class VerificationPurpose(StrEnum):
     ONBOARDING = "onboarding"
     DEVICE_RECIPIENT = "device_recipient"
     REVERIFICATION = "reverification"
+    LOGIN = "login"
+    """A sign-in through HireProof's OpenID Connect provider; no workflow waits for it."""
+    RECOVERY = "recovery"
+    """A password or MFA reset, decided by statemachines/recovery.asl.json."""
 
 
 def onboarding_id_for(source: HireSource, source_employee_id: str) -> str:

@@ -101,7 +101,7 @@ def fingerprint_key() -> bytes:
 
 def measure(
     images: Mapping[EvidenceKind, bytes],
-    hire: Hire,
+    hire: Hire | HireFacts,
     *,
     attempts_left_after: int,
     verification_session_id: str,
@@ -124,7 +124,11 @@ def measure(
         fingerprint_key=fingerprint_key(),
         attempts_left=max(0, attempts_left_after),
     )
-    facts = HireFacts.from_hire(hire, today or dt.datetime.now(dt.UTC).date())
+    facts = (
+        hire
+        if isinstance(hire, HireFacts)
+        else HireFacts.from_hire(hire, today or dt.datetime.now(dt.UTC).date())
+    )
     return engine().evaluate(evidence, facts), facts
 
 

@@ -43,6 +43,12 @@ class NextStep(StrEnum):
     """PASSED for a purpose that issues no credential (device recipient, re-verification)."""
     UNDER_REVIEW = "under_review"
     CONTACT_HR = "contact_hr"
+    CONTINUE = "continue"
+    """A sign-in: the page goes on to `continue_url`, which answers the relying party."""
+    RECOVERY_CHOICE = "recovery_choice"
+    """PASSED self-service recovery: the person chooses a password or an MFA reset."""
+    RECOVERY_AGENT = "recovery_agent"
+    """PASSED help desk recovery: the agent resets, and the page polls for the credential."""
 
 
 def session_id_for(onboarding_id: str, purpose: VerificationPurpose) -> str:
@@ -88,6 +94,14 @@ class Session(BaseModel):
     credential_expires_at: str | None = None
     credential_shown: bool = False
     has_credential: bool = False
+    document_type: str | None = None
+    document_country: str | None = None
+    decoy: bool = False
+    """Started for an e-mail with no eligible person: it runs like any session and always fails."""
+    continue_path: str | None = None
+    recovery_id: str | None = None
+    recovery_channel: str | None = None
+    decided_at: int | None = None
     created_at: int
     expires_at: int
 
@@ -149,6 +163,12 @@ class DecisionRecord(BaseModel):
     )
     scores: dict[str, float]
     document_address_matches_home: bool | None = None
+    document_type: str | None = Field(
+        default=None, description="Kind of document shown (driver_license, ...), kept as evidence metadata."
+    )
+    document_country: str | None = Field(
+        default=None, description="The document's issuing country, kept as evidence metadata."
+    )
 
 
 # ----------------------------------------------------------------- HTTP API shapes
@@ -216,6 +236,9 @@ class DecisionView(BaseModel):
     ships_to: str | None = Field(
         default=None,
         description="The verified home address the laptop ships to, once a credential is pending.",
+    )
+    continue_url: str | None = Field(
+        default=None, description="Where the page goes next for next_step continue (a sign-in)."
     )
 
 

@@ -7,6 +7,7 @@ session's language.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import TypeVar
 
@@ -28,7 +29,7 @@ from hireproof.errors import (
     UnsupportedMediaTypeError,
 )
 from hireproof.i18n import format_address, language_from_accept_language, translate
-from hireproof.models import Decision, OnboardingState, VerificationPurpose
+from hireproof.models import Decision, Hire, OnboardingState, VerificationPurpose
 from hireproof.onboarding import store as onboarding_store
 from hireproof.sessions import evaluation, evidence, store, tasks
 from hireproof.sessions.models import (
@@ -45,6 +46,7 @@ from hireproof.sessions.models import (
     UploadView,
 )
 from hireproof.verification import policy, reuse
+from hireproof.verification.engine import HireFacts
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -64,6 +66,17 @@ APPROVED_STATES = frozenset(
     }
 )
 _BEARER = "bearer "
+# A sign-in has no workflow: the OpenID Connect provider reads the decision from the session.
+WORKFLOW_PURPOSES = frozenset(
+    {
+        VerificationPurpose.ONBOARDING,
+        VerificationPurpose.DEVICE_RECIPIENT,
+        VerificationPurpose.REVERIFICATION,
+        VerificationPurpose.RECOVERY,
+    }
+)
+NOT_ELIGIBLE = "not_eligible"
+_DECOY_FACTS = HireFacts(given_name="-", family_name="-", verification_date=dt.date(2000, 1, 1))
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -155,11 +168,23 @@ def create_liveness(session: Session) -> LivenessView:
 
 
 # ----------------------------------------------------------------- submit
+def needs_workflow(session: Session) -> bool:
+    """Return whether a workflow waits for this session's decision (a decoy has none)."""
+    return session.purpose in WORKFLOW_PURPOSES and not session.decoy
+
+
 def next_step(session: Session) -> NextStep:
     """Return what the page shows after the decision."""
+    if session.purpose is VerificationPurpose.LOGIN:
+        # Every outcome goes back to the relying party, as a code or as access_denied.
+        return NextStep.CONTINUE
     if session.decision is Decision.PASSED:
         if session.purpose is VerificationPurpose.ONBOARDING:
             return NextStep.CREDENTIAL_PENDING
+        if session.purpose is VerificationPurpose.RECOVERY:
+            if session.recovery_channel == "help_desk":
+                return NextStep.RECOVERY_AGENT
+            return NextStep.RECOVERY_CHOICE
         return NextStep.DONE
     if session.decision is Decision.NEEDS_REVIEW:
         return NextStep.UNDER_REVIEW
@@ -184,6 +209,7 @@ def _decision_view(session: Session) -> DecisionView:
             if step is NextStep.CREDENTIAL_PENDING
             else None
         ),
+        continue_url=session.continue_path if step is NextStep.CONTINUE else None,
     )
 
 
@@ -222,7 +248,13 @@ def _retake_message(session: Session, reason: str, attempts_left: int) -> str:
 def _evaluate(session: Session) -> DecisionRecord:
     """Run the engine and the policy. A retake uses an attempt and raises; the last one decides."""
     images = _load_images(session)
-    hire = onboarding_store.get_hire(session.onboarding_id)
+    # A decoy runs the engine too, against stand-in facts, so that its retakes and its timing
+    # look like a real person's; only the decision below is fixed.
+    hire: Hire | HireFacts = (
+        _DECOY_FACTS.model_copy(update={"verification_date": dt.datetime.now(dt.UTC).date()})
+        if session.decoy
+        else onboarding_store.get_hire(session.onboarding_id)
+    )
     try:
         result, facts = evaluation.measure(
             images,
@@ -260,7 +292,11 @@ def _evaluate(session: Session) -> DecisionRecord:
         raise UnsupportedMediaTypeError(
             translate("api.error.image_type", session.locale), field=exc.field
         ) from exc
+    if session.decoy:
+        return DecisionRecord(decision=Decision.FAILED, reasons=[NOT_ELIGIBLE], scores={})
     verdict = policy.decide(result, facts, evaluation.settings())
+    if session.purpose in (VerificationPurpose.LOGIN, VerificationPurpose.RECOVERY):
+        verdict = _require_eligible(session, verdict)
     # Reuse detection: the attempt's document and image fingerprints are stored under this
     # onboarding, and one that another onboarding showed first turns the decision FAILED
     # (document_reused / image_reused). See hireproof.verification.reuse.
@@ -268,12 +304,27 @@ def _evaluate(session: Session) -> DecisionRecord:
         result, verdict, onboarding_id=session.onboarding_id, session_id=session.session_id
     )
     # NOTE: no engine reads the address on the document yet, so matches_home stays None.
+    # The kind and issuer of the document are evidence metadata for a sign-in's ID token;
+    # names, numbers and dates stay unrecorded.
     return DecisionRecord(
         decision=verdict.decision,
         reasons=list(verdict.reasons),
         unchecked=list(verdict.unchecked),
         scores=dict(verdict.scores),
+        document_type=result.document.document_type.value if result.document.document_type else None,
+        document_country=result.document.issuing_country.value,
     )
+
+
+def _require_eligible(session: Session, verdict: policy.VerificationDecision) -> policy.VerificationDecision:
+    """Fail a sign-in or recovery whose person lost eligibility while the verification ran."""
+    from hireproof.access import persons
+    from hireproof.sessions.interactive import eligible
+
+    if eligible(persons.get_person(session.onboarding_id)):
+        return verdict
+    reasons = (NOT_ELIGIBLE, *(reason for reason in verdict.reasons if reason != NOT_ELIGIBLE))
+    return verdict.model_copy(update={"decision": Decision.FAILED, "reasons": reasons})
 
 
 def submit(session: Session) -> DecisionView:
@@ -284,7 +335,7 @@ def submit(session: Session) -> DecisionView:
     retry) before the workflow has registered its task token, and RetakeRequiredError (422)
     while retakes are left.
     """
-    if not session.task_token:
+    if not session.task_token and needs_workflow(session):
         raise ConflictError(translate("api.error.not_ready_to_submit", session.locale))
     started = time.monotonic()
     record = _evaluate(session)
@@ -344,6 +395,8 @@ def collect_credential(session: Session) -> CredentialView:
     locale = session.locale
     if session.status is not SessionStatus.DECIDED:
         raise ConflictError(translate("api.error.verification_not_finished", locale))
+    if session.purpose is VerificationPurpose.RECOVERY:
+        return _collect_reset(session)
     if session.purpose is not VerificationPurpose.ONBOARDING:
         raise NotFoundError(translate("api.error.credential_none", locale))
 
@@ -360,4 +413,13 @@ def collect_credential(session: Session) -> CredentialView:
 
     credential = store.reveal_credential(session.session_id)
     logger.info("credential revealed", extra={"session_id": session.session_id})
+    return CredentialView(kind=credential.kind, value=credential.value, expires_at=credential.expires_at)
+
+
+def _collect_reset(session: Session) -> CredentialView:
+    """Reveal a recovery's one-time reset once; 409 until the recovery workflow has stored it."""
+    if session.decision is not Decision.PASSED:
+        raise NotFoundError(translate("api.error.credential_none", session.locale))
+    credential = store.reveal_credential(session.session_id)
+    logger.info("reset credential revealed", extra={"session_id": session.session_id})
     return CredentialView(kind=credential.kind, value=credential.value, expires_at=credential.expires_at)

@@ -54,6 +54,9 @@ logger = Logger(child=True)
 DEFAULT_INVITATION_TTL_SECONDS = 86_400
 DEFAULT_MAX_REMINDERS = 3
 DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_INTERACTIVE_LINK_SECONDS = 900
+# Sessions that the person starts and finishes in one sitting, with a short-lived token.
+INTERACTIVE_PURPOSES = frozenset({VerificationPurpose.LOGIN, VerificationPurpose.RECOVERY})
 # Presigned uploads one session may request, retakes included; stops a leaked link from
 # being used as free storage.
 MAX_UPLOADS_PER_SESSION = 30
@@ -76,6 +79,11 @@ def _now() -> int:
 
 def _conditional_failed(exc: ClientError) -> bool:
     return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
+
+
+def interactive_link_seconds() -> int:
+    """Return the lifetime of a sign-in or recovery session's token (INTERACTIVE_LINK_SECONDS)."""
+    return int_env("INTERACTIVE_LINK_SECONDS", DEFAULT_INTERACTIVE_LINK_SECONDS)
 
 
 def invitation_ttl_seconds() -> int:
@@ -168,6 +176,64 @@ def _start_round(
             raise TransientError(message) from exc
         raise
     return Session.from_item(item)
+
+
+def start_interactive(
+    onboarding_id: str,
+    purpose: VerificationPurpose,
+    locale: str,
+    *,
+    ttl_seconds: int,
+    decoy: bool = False,
+    attributes: Mapping[str, Any] | None = None,
+) -> tuple[Session, str]:
+    """Create a session that the person opens at once in the browser that asked for it.
+
+    Used for sign-ins and recoveries: no e-mail is sent, the token goes back to the caller.
+    Each start gets its own opaque session id (the page sees it), so a second sign-in never
+    ends one in progress, and the id reveals neither the person nor a decoy.
+    Returns the session and its token, which is stored only as a hash.
+    """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = _now()
+    token_expires_at = now + ttl_seconds
+    session_id = f"{purpose.value}-{secrets.token_hex(12)}"
+    item: dict[str, Any] = {
+        **dict(attributes or {}),
+        "session_id": session_id,
+        "onboarding_id": onboarding_id,
+        "purpose": purpose.value,
+        "status": SessionStatus.INVITED.value,
+        "locale": locale,
+        "token_hash": hash_token(token),
+        "token_expires_at": token_expires_at,
+        "attempts_left": max_attempts(),
+        "reminders_sent": 0,
+        "uploads_issued": 0,
+        "evidence": {},
+        "credential_shown": False,
+        "decoy": decoy,
+        "created_at": now,
+        "expires_at": token_expires_at + RETENTION_SECONDS,
+    }
+    _table().put_item(Item=item, ConditionExpression="attribute_not_exists(session_id)")
+    return Session.from_item(item), token
+
+
+def set_continue_path(session_id: str, path: str) -> None:
+    """Set where the page goes after a sign-in's decision; only before the session is opened."""
+    try:
+        _table().update_item(
+            Key={"session_id": session_id},
+            UpdateExpression="SET continue_path = :path",
+            ConditionExpression="#status = :invited",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":path": path, ":invited": SessionStatus.INVITED.value},
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            raise ConflictError(f"session {session_id} is not new; its next page is fixed") from exc
+        raise
 
 
 def _rotate_token(session: Session, token_hash: str, locale: str, *, reminder: bool) -> Session:
@@ -573,7 +639,10 @@ def record_decision(session: Session, record: DecisionRecord) -> tuple[Session, 
     The link's lifetime restarts, so the hire can still collect a credential on the same page.
     """
     now = _now()
-    token_expires_at = now + invitation_ttl_seconds()
+    lifetime = (
+        interactive_link_seconds() if session.purpose in INTERACTIVE_PURPOSES else invitation_ttl_seconds()
+    )
+    token_expires_at = now + lifetime
     try:
         response = _table().update_item(
             Key={"session_id": session.session_id},
@@ -581,6 +650,7 @@ def record_decision(session: Session, record: DecisionRecord) -> tuple[Session, 
                 "SET #status = :decided, decision = :decision, reasons = :reasons,"
                 " unchecked = :unchecked, scores = :scores,"
                 " document_address_matches_home = :matches_home,"
+                " document_type = :document_type, document_country = :document_country,"
                 " decided_at = :now, token_expires_at = :exp, expires_at = :ttl, evidence = :none"
             ),
             ConditionExpression="#status IN (:invited, :in_progress)",
@@ -592,6 +662,8 @@ def record_decision(session: Session, record: DecisionRecord) -> tuple[Session, 
                 ":unchecked": list(record.unchecked),
                 ":scores": _decimal_scores(record.scores),
                 ":matches_home": record.document_address_matches_home,
+                ":document_type": record.document_type,
+                ":document_country": record.document_country,
                 ":now": now,
                 ":exp": token_expires_at,
                 ":ttl": max(session.expires_at, token_expires_at + RETENTION_SECONDS),

@@ -585,7 +585,16 @@ const RESULTS = {
   done: { heading: "page.result.passed.heading", next: "page.result.close" },
   under_review: { heading: "page.result.review.heading", next: "page.result.close" },
   contact_hr: { heading: "page.result.failed.heading", next: "page.result.close" },
+  continue: { heading: "page.result.continue.heading", next: "page.result.continue" },
 };
+
+// A sign-in goes back to the application that asked for it; only a same-origin path is followed.
+function continueSignIn(decision) {
+  const target = decision.continue_url || "";
+  if (!target.startsWith("/") || target.startsWith("//")) return;
+  document.body.dataset.continue = "pending";
+  setTimeout(() => location.assign(target), 0);
+}
 
 function showResult(decision) {
   const result = RESULTS[decision.next_step] || RESULTS.contact_hr;
@@ -597,6 +606,7 @@ function showResult(decision) {
   document.body.dataset.state = `result-${decision.decision.toLowerCase()}`;
   show("screen-result");
   if (decision.next_step === "credential_pending") collectCredential();
+  if (decision.next_step === "continue") continueSignIn(decision);
 }
 
 function showAlreadyDecided() {
@@ -674,7 +684,8 @@ function showCredential(credential) {
   i18n.setText($("credential-kind"), kindKey("page.credential.kind", credential.kind));
   i18n.setText($("credential-help"), kindKey("page.credential.help", credential.kind));
   const value = $("credential-value");
-  if (credential.kind === "activation_link" && /^https:\/\//.test(credential.value)) {
+  const isLink = credential.kind === "activation_link" || credential.kind === "password_reset_link";
+  if (isLink && /^https:\/\//.test(credential.value)) {
     const link = document.createElement("a");
     link.href = credential.value;
     link.rel = "noreferrer";
