@@ -324,21 +324,28 @@ def _private_key(pem: str, name: str) -> rsa.RSAPrivateKey:
 
 
 # ----------------------------------------------------------------- selection and tokens
-def signer_from_env() -> DecisionSigner:
+def signer_from_env(
+    *,
+    key_ids_variable: str = KEY_IDS_VARIABLE,
+    secret_arn_variable: str = SECRET_ARN_VARIABLE,
+    purpose: str = "sign access decisions",
+) -> DecisionSigner:
     """Return the signer the environment selects: KMS keys first, else a Secrets Manager secret.
 
     `ACCESS_SIGNING_KEY_IDS` is a comma-separated list of KMS key ids or ARNs, the signing key
-    first. `ACCESS_SIGNING_SECRET_ARN` is the ARN of a secret for SecretDecisionSigner.
+    first. `ACCESS_SIGNING_SECRET_ARN` is the ARN of a secret for SecretDecisionSigner. Other
+    signers (the OpenID Connect provider's ID tokens) pass their own variable names, and
+    `purpose` completes the error message when neither variable is set.
     """
-    key_ids = [key_id.strip() for key_id in os.environ.get(KEY_IDS_VARIABLE, "").split(",") if key_id.strip()]
+    key_ids = [key_id.strip() for key_id in os.environ.get(key_ids_variable, "").split(",") if key_id.strip()]
     if key_ids:
         return KmsDecisionSigner(key_ids)
-    secret_arn = os.environ.get(SECRET_ARN_VARIABLE, "").strip()
+    secret_arn = os.environ.get(secret_arn_variable, "").strip()
     if secret_arn:
         return SecretDecisionSigner(secret_arn)
     raise ConfigurationError(
-        f"set {KEY_IDS_VARIABLE} (comma-separated KMS key ids) or {SECRET_ARN_VARIABLE} "
-        "(a Secrets Manager secret with PEM keys) to sign access decisions"
+        f"set {key_ids_variable} (comma-separated KMS key ids) or {secret_arn_variable} "
+        f"(a Secrets Manager secret with PEM keys) to {purpose}"
     )
 
 

@@ -130,6 +130,11 @@ def _print_access(stack: LocalStack) -> None:
     api = stack.api_url
     print(f"access:        POST {api}/access/evaluate, keys {api}/access/keys", flush=True)
     print(f"shared signals: POST {stack.api_url}/ssf/events", flush=True)
+    print(
+        f"OpenID Connect: issuer {api}, discovery {api}/.well-known/openid-configuration "
+        "(register clients with `hireproof --local oidc-clients register`)",
+        flush=True,
+    )
     for service in stack.services:
         if isinstance(service, FakeAccessGateway):
             print(

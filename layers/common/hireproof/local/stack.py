@@ -13,8 +13,8 @@ start() runs, in this order:
 4. every template resource in dependency order, then every function's and state machine's Events.
 
 Parameters are decided from, in increasing priority: template defaults, LOCAL_PARAMETER_DEFAULTS
-(only those the template declares), VerificationPageUrl = the local API URL (when declared), the
-services' overrides and `parameter_overrides`.
+(only those the template declares), VerificationPageUrl and OidcIssuerUrl = the local API URL (when
+declared), the services' overrides and `parameter_overrides`.
 """
 
 from __future__ import annotations
@@ -219,6 +219,9 @@ class LocalStack:
         defaults = {name: value for name, value in LOCAL_PARAMETER_DEFAULTS.items() if name in declared}
         if "VerificationPageUrl" in declared and self._http is not None:
             defaults["VerificationPageUrl"] = self._http.url
+        # The local API serves http, which the OIDC function cannot tell from the request.
+        if "OidcIssuerUrl" in declared and self._http is not None:
+            defaults["OidcIssuerUrl"] = self._http.url
         return defaults
 
     def stop(self) -> None:
