@@ -1,4 +1,4 @@
-"""Onboarding "Wait For ..." steps: store the task token where its callback will look for it."""
+"""The "Wait For ..." steps of every workflow: store the task token where its callback looks for it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from hireproof.fulfillment.shipments import register_delivery_token
 from hireproof.onboarding.reviews import request_review
+from hireproof.recovery.choice import register_choice_token
 from hireproof.sessions.store import register_task_token
 
 logger = Logger()
@@ -38,7 +39,16 @@ class DeliveryWait(BaseModel):
     task_token: str
 
 
-WaitInput = TypeAdapter(Annotated[VerificationWait | ReviewWait | DeliveryWait, Field(discriminator="kind")])
+class RecoveryChoiceWait(BaseModel):
+    kind: Literal["recovery_choice"]
+    onboarding_id: str
+    recovery_id: str
+    task_token: str
+
+
+WaitInput = TypeAdapter(
+    Annotated[VerificationWait | ReviewWait | DeliveryWait | RecoveryChoiceWait, Field(discriminator="kind")]
+)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -51,6 +61,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
         register_task_token(request.session_id, request.task_token)
     elif isinstance(request, ReviewWait):
         request_review(request.onboarding_id, request.stage, request.reasons, request.task_token)
+    elif isinstance(request, RecoveryChoiceWait):
+        register_choice_token(request.recovery_id, request.task_token)
     else:
         register_delivery_token(request.onboarding_id, request.shipment_id, request.task_token)
 

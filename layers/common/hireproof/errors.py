@@ -170,11 +170,11 @@ class SetRejectedError(HireProofError):
 
 # ----------------------------------------------------------------- recovery (appended)
 class VerificationTooOldError(HireProofError):
-    """A passed verification is too old to authorize a password or MFA reset; verify again."""
+    """A passed verification is too old to authorize a password or MFA reset, so a new one is needed."""
 
 
 class ResetAlreadyChosenError(ConflictError):
-    """A reset was already chosen for this verification; one verification authorizes one reset."""
+    """A reset was already chosen for this verification, and one verification authorizes one reset."""
 
 
 # ----------------------------------------------------------------- OpenID Connect provider (appended)
@@ -191,7 +191,7 @@ class AuthorizationRequestUsedError(ConflictError):
 
 
 class AuthorizationBrowserMismatchError(HireProofError):
-    """A pending authorization request was continued without the browser secret of the browser that began it."""
+    """A pending authorization request was continued without the secret of the browser that began it."""
 
 
 class AuthorizationClientRejectedError(HireProofError):

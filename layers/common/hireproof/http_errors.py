@@ -55,7 +55,7 @@ STATUS_BY_ERROR: dict[type[errors.HireProofError], int] = {
     errors.AuthorizationBrowserMismatchError: 403,
     errors.AuthorizationClientRejectedError: 403,
     errors.StaleVerificationError: 409,
-    # 410: the authorization a passed verification gave has run out; only a new verification helps.
+    # 410: the authorization that a passed verification gave has run out, and only a new one renews it.
     errors.VerificationTooOldError: 410,
     errors.ResetAlreadyChosenError: 409,
 }

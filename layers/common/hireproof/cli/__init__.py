@@ -6,7 +6,9 @@
 Exit status: 0 on success, 2 for invalid usage (argparse), 1 for any other failure, with one
 line on stderr that names the fix. No command prints a hire's name, e-mail address, address
 or document data: onboardings are read with an allow-list projection, and the review API and
-the audit trail carry ids, states and reasons only.
+the audit trail carry ids, states and reasons only. The one exception is `recovery status`,
+which prints the HR record's name once a caller passed verification, so that a help desk
+agent can confirm whom they are talking to.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from hireproof.cli import audit_export, dlq, onboardings, people, reviews
+from hireproof.cli import audit_export, dlq, oidc_clients, onboardings, people, recovery, reviews
 from hireproof.cli.errors import CommandError
 from hireproof.cli.target import LOCAL_ENVIRONMENT_VARIABLE, LOCAL_STACK_FILE, Target, from_local, from_stack
 from hireproof.models import OnboardingState
+from hireproof.oidc.clients import SUPPORTED_SCOPES, TokenEndpointAuthMethod, check_redirect_uri
 
 PROG = "hireproof"
 REASON_MIN, REASON_MAX = 3, 500
@@ -58,6 +61,13 @@ def _identifier(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text.strip()
+
+
+def _redirect_uri(text: str) -> str:
+    try:
+        return check_redirect_uri(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _review_handler(*, approve: bool) -> Handler:
@@ -146,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate a HireProof stack: onboardings, reviews, access revocation, "
-        "dead-letter queues and the audit trail.",
+        "dead-letter queues, the audit trail and OpenID Connect clients.",
         epilog="Select the stack with --stack NAME (AWS) or --local (make serve). "
         "Exit status: 0 success, 1 failure, 2 invalid usage.",
     )
@@ -228,6 +238,39 @@ def build_parser() -> argparse.ArgumentParser:
             "--reason", required=True, type=_reason, help="why, for the audit trail (3 to 500 characters)"
         )
 
+    # ---- recovery
+    section = groups.add_parser(
+        "recovery", help="start, follow and complete help desk password and MFA recoveries"
+    )
+    actions = section.add_subparsers(dest="action", metavar="ACTION", required=True)
+    start = command(
+        actions,
+        "start",
+        "start a recovery for a caller, who gets a single-use verification link by e-mail",
+        lambda t, a, o: recovery.start_command(t, person_id=a.person, email=a.email, as_json=a.json, out=o),
+    )
+    subject = start.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--person", metavar="ID", type=_identifier, help="the caller's person id")
+    subject.add_argument("--email", metavar="E", type=_identifier, help="the caller's work e-mail address")
+    status = command(
+        actions,
+        "status",
+        "show a recovery's status and, once the caller passed verification, the name on their HR record",
+        lambda t, a, o: recovery.status_command(t, recovery_id=a.recovery_id, as_json=a.json, out=o),
+    )
+    status.add_argument("recovery_id", metavar="RECOVERY_ID", type=_identifier, help="recovery id (rcv-...)")
+    reset = command(
+        actions,
+        "reset",
+        "reset the caller's password or MFA factors after they passed verification; "
+        "their verification page shows the new sign-in details",
+        lambda t, a, o: recovery.reset_command(
+            t, recovery_id=a.recovery_id, kind=a.kind, as_json=a.json, out=o
+        ),
+    )
+    reset.add_argument("recovery_id", metavar="RECOVERY_ID", type=_identifier, help="recovery id (rcv-...)")
+    reset.add_argument("--kind", required=True, choices=recovery.RESET_KINDS, help="what to reset")
+
     # ---- dlq
     section = groups.add_parser("dlq", help="inspect and redrive the stack's dead-letter queues")
     actions = section.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -278,7 +321,72 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--output", metavar="FILE", type=Path, help="write to FILE instead of standard output"
     )
+    _add_oidc_clients(groups, command)
     return parser
+
+
+def _add_oidc_clients(groups: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    section = groups.add_parser("oidc-clients", help="register and manage OpenID Connect clients")
+    actions = section.add_subparsers(dest="action", metavar="ACTION", required=True)
+    register = command(
+        actions,
+        "register",
+        "register a relying party and print its client id and secret (the secret is shown only once)",
+        lambda t, a, o: oidc_clients.register_command(
+            t,
+            name=a.name,
+            redirect_uris=a.redirect_uri,
+            scopes=a.scope or SUPPORTED_SCOPES,
+            auth_method=a.auth_method,
+            as_json=a.json,
+            out=o,
+        ),
+    )
+    register.add_argument(
+        "--name", required=True, help="name shown to people signing in (1 to 100 characters)"
+    )
+    register.add_argument(
+        "--redirect-uri",
+        required=True,
+        action="append",
+        type=_redirect_uri,
+        metavar="URI",
+        help="exact redirect URI the client may use (https); repeat for several",
+    )
+    register.add_argument(
+        "--scope",
+        action="append",
+        choices=SUPPORTED_SCOPES,
+        default=None,
+        help="scope the client may request; repeat for several (default: all; openid is required)",
+    )
+    register.add_argument(
+        "--auth-method",
+        choices=[method.value for method in TokenEndpointAuthMethod],
+        default=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC.value,
+        help="how the client sends its secret to the token endpoint (default: client_secret_basic)",
+    )
+    command(
+        actions,
+        "list",
+        "list the registered clients without their secrets",
+        lambda t, a, o: oidc_clients.list_command(t, as_json=a.json, out=o),
+    )
+    for verb, help_text, run in (
+        (
+            "rotate-secret",
+            "replace a client's secret and print the new one once; the old one stops working at once",
+            oidc_clients.rotate_secret_command,
+        ),
+        ("disable", "disable a client, so that it can no longer log anyone in", oidc_clients.disable_command),
+    ):
+        change = command(
+            actions,
+            verb,
+            help_text,
+            lambda t, a, o, run=run: run(t, client_id=a.client_id, as_json=a.json, out=o),
+        )
+        change.add_argument("client_id", metavar="CLIENT_ID", type=_identifier, help="client id")
 
 
 def resolve_target(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> Target:

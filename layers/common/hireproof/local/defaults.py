@@ -36,6 +36,8 @@ DEMO_PARAMETERS: dict[str, str] = {
     "ReviewTimeoutSeconds": "120",
     "DeliveryTimeoutSeconds": "120",
     "RecipientVerificationTimeoutSeconds": "120",
+    # A reset's MEDIUM risk would otherwise last a day before the recovery workflow ends.
+    "RecoveryRiskHoldSeconds": "10",
 }
 
 

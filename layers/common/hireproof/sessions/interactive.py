@@ -29,7 +29,7 @@ from hireproof.sessions.models import Session
 logger = Logger(child=True)
 
 DEFAULT_STARTS_PER_PERSON = 5
-DEFAULT_STARTS_PER_SOURCE = 20
+DEFAULT_STARTS_PER_SOURCE = 200
 RATE_WINDOW_SECONDS = 3600
 NOT_ELIGIBLE = "not_eligible"
 
