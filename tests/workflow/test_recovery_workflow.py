@@ -553,7 +553,8 @@ def test_provider_rejection_ends_in_error(rs: RecoveryStack) -> None:
     assert recovery["status"] == "ERROR"
     assert recovery["close_reasons"] == ["system_error_IdentityProviderError"]
     assert [a["action"] for a in rs.alerts(person.person_id)] == ["recovery_error"]
-    assert credential.status_code == 409
+    # A final 404, not the 409 that keeps the page polling: no reset is coming.
+    assert credential.status_code == 404
     assert rs.access(person.person_id)["risk_level"] == "LOW"
 
 

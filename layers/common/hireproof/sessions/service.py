@@ -416,9 +416,28 @@ def collect_credential(session: Session) -> CredentialView:
     return CredentialView(kind=credential.kind, value=credential.value, expires_at=credential.expires_at)
 
 
+def _recovery_ended_without_reset(session: Session) -> bool:
+    """Return whether the session's recovery ended without storing a reset (error, expiry)."""
+    from hireproof.recovery import store as recovery_store
+    from hireproof.recovery.models import RecoveryStatus
+
+    if session.has_credential or session.credential_shown or not session.recovery_id:
+        return False
+    status = recovery_store.get(session.recovery_id).status
+    return status in (
+        RecoveryStatus.FAILED,
+        RecoveryStatus.EXPIRED,
+        RecoveryStatus.NEEDS_REVIEW,
+        RecoveryStatus.ERROR,
+    )
+
+
 def _collect_reset(session: Session) -> CredentialView:
     """Reveal a recovery's one-time reset once; 409 until the recovery workflow has stored it."""
     if session.decision is not Decision.PASSED:
+        raise NotFoundError(translate("api.error.credential_none", session.locale))
+    if _recovery_ended_without_reset(session):
+        # A final 404, so the page stops polling: no credential is coming.
         raise NotFoundError(translate("api.error.credential_none", session.locale))
     credential = store.reveal_credential(session.session_id)
     logger.info("reset credential revealed", extra={"session_id": session.session_id})
