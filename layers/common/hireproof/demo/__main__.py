@@ -11,11 +11,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hireproof.demo import access, risk, scenarios
+from hireproof.demo import access, recovery, risk, scenarios
 from hireproof.demo.actors import HrSystem, Reviewer
 from hireproof.local.defaults import DEMO_PARAMETERS, default_services, seed
 from hireproof.local.fakes.access_gateway import FakeAccessGateway
 from hireproof.local.fakes.fulfillment import FakeFulfillment
+from hireproof.local.fakes.okta import FakeOkta
 
 REPORT_FIELDS = (
     "scenario",
@@ -91,7 +92,8 @@ def build_demo(stack: Any, services: list[Any]) -> scenarios.Demo:
 def _run(console: Any) -> tuple[list[scenarios.ScenarioReport], float]:
     from hireproof.local.stack import LocalStack
 
-    services = default_services()
+    # Okta is the identity provider of the demo: Identity Center's API cannot reset a password.
+    services = [*default_services(), FakeOkta()]
     started = time.monotonic()
     print(
         "Starting the local stack (moto on 127.0.0.1, real handlers and state machines)...",
@@ -125,6 +127,13 @@ def _run(console: Any) -> tuple[list[scenarios.ScenarioReport], float]:
         reports.append(risk.out_of_order_events(demo, genuine))
         print("- shared_signals_session_revoked ...", flush=True, file=console)
         reports.append(risk.shared_signals_session_revoked(demo, active))
+        for recovery_run in (
+            recovery.self_service_password_reset,
+            recovery.help_desk_mfa_reset,
+            recovery.impostor_recovery_attempt,
+        ):
+            print(f"- {recovery_run.__name__} ...", flush=True, file=console)
+            reports.append(recovery_run(demo))
         print(
             "- verification_never_completed (waiting for reminders and expiry) ...", flush=True, file=console
         )

@@ -233,7 +233,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "access_after_reverification": "ACTIVE",
             "risk_after_reverification": "LOW",
             "allowed_after_reverification": True,
-        }
+        },
     },
     "shared_signals_session_revoked": {
         "alerts": 1,
@@ -244,7 +244,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "risk_level": "HIGH",
             "gateway_revocations": 1,
             "allowed_after": False,
-        }
+        },
     },
     "out_of_order_events": {
         "alerts": 0,
@@ -255,7 +255,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "dropped_as_stale": 1,
             "new_gateway_revocations": 0,
             "allowed_after": True,
-        }
+        },
     },
 }
 

@@ -42,6 +42,7 @@ class ScenarioReport:
     notes: list[str] = field(default_factory=list)
     access: list[dict[str, Any]] = field(default_factory=list)
     risk: dict[str, Any] = field(default_factory=dict)
+    recovery: dict[str, Any] = field(default_factory=dict)
 
 
 def home_of(employee_id: str) -> dict[str, str]:
@@ -372,16 +373,32 @@ def never_verified(demo: Demo) -> Callable[[], ScenarioReport]:
     return collect
 
 
-def count_alerts(demo: Demo, reports: list[ScenarioReport]) -> None:
-    """Drain the security events queue and count SecurityAlert events per onboarding.
+def _alert_kind(action: str) -> str:
+    """Return which scenario kind an alert belongs to: onboarding, recovery or risk."""
+    if action.startswith("onboarding_"):
+        return "onboarding"
+    if action.startswith("recovery_") or action == "credential_reset":
+        return "recovery"
+    return "risk"
 
-    Alerts about an onboarding (actions onboarding_*) go to the onboarding scenario's report.
-    Alerts about risk after onboarding go to the first risk scenario of that person, because
-    several risk scenarios share the genuine hire.
+
+def _report_kind(report: ScenarioReport) -> str:
+    if report.recovery:
+        return "recovery"
+    return "risk" if report.risk else "onboarding"
+
+
+def count_alerts(demo: Demo, reports: list[ScenarioReport]) -> None:
+    """Drain the security events queue and count SecurityAlert events per onboarding and kind.
+
+    Alerts about an onboarding (actions onboarding_*) go to the onboarding scenario's report,
+    alerts about a reset (recovery_*, credential_reset) to the recovery scenario's. Alerts about
+    risk after onboarding go to the first risk scenario of that person, because several risk
+    scenarios share the genuine hire.
     """
     sqs = demo.stack.client("sqs")
     queue_url = demo.stack.physical_id("SecurityEventsQueue")
-    alerts: dict[tuple[str, bool], int] = {}
+    alerts: dict[tuple[str, str], int] = {}
     while True:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []
@@ -392,12 +409,11 @@ def count_alerts(demo: Demo, reports: list[ScenarioReport]) -> None:
             event = json.loads(message["Body"])
             if event.get("detail-type") == "SecurityAlert":
                 detail = event["detail"]
-                key = (detail["onboarding_id"], not str(detail.get("action", "")).startswith("onboarding_"))
+                key = (detail["onboarding_id"], _alert_kind(str(detail.get("action", ""))))
                 alerts[key] = alerts.get(key, 0) + 1
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     for report in reports:
-        about_risk = bool(report.risk)
-        report.alerts = alerts.pop((report.onboarding_id, about_risk), 0)
+        report.alerts = alerts.pop((report.onboarding_id, _report_kind(report)), 0)
 
 
 def demo_refresh(demo: Demo, report: ScenarioReport) -> None:
