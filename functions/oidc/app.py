@@ -8,7 +8,7 @@
 - GET /oauth2/jwks: the ID token signing keys;
 - GET and POST /oauth2/userinfo: the claims of an access token;
 - GET and POST /oauth2/login: the work e-mail form, which starts the verification;
-- GET /oauth2/resume: back from the verification page, answers the client with a code or
+- GET /oauth2/resume: back from the verification page, redirects to the client with a code or
   access_denied (see `hireproof.oidc.login`).
 
 See `hireproof.oidc.flow` for the steps and `docs/oidc.md` for the endpoints and claims.
@@ -170,7 +170,7 @@ def _form_page(
 
 
 def _request_problem(locale: str, request_id: str, error: HireProofError) -> Response[str]:
-    """Show why a sign-in request cannot go on; the relying party is not told, it was not asked."""
+    """Show the person why a sign-in request cannot go on. The relying party gets no redirect for it."""
     status = http_errors.status_for(error)
     logger.info("sign-in request refused", extra={"error": type(error).__name__, "status": status})
     return _form_page(locale, request_id, status=status, error_key="page.entry.error.expired")

@@ -179,7 +179,7 @@ class Browser:
     def verify(
         self, request_id: str, email: str, front: bytes, back: bytes, selfie: bytes
     ) -> requests.Response:
-        """Enter the e-mail, verify through the page's API, and return /oauth2/resume's answer."""
+        """Enter the e-mail, verify through the page's API, and return /oauth2/resume's response."""
         form = self.session.get(
             f"{self.api_url}/oauth2/login", params={"request": request_id}, timeout=HTTP_TIMEOUT
         )
@@ -378,7 +378,7 @@ def test_requests_oauthlib_login(
         verify_with_pyjwt(provider, token["id_token"], audience="another-client", nonce=nonce)
     assert claims["email"] == person.body["work_email"]
     assert claims["groups"] == ["hireproof-verified"]
-    # The local engine checks the face against the card but no liveness, and the token says so.
+    # The local engine checks the face against the card but no liveness, and the token states that.
     assert claims["acr"] == "urn:hireproof:acr:document-face"
     assert claims["amr"] == ["face"]
     assert abs(claims["auth_time"] - time.time()) < 120

@@ -2,7 +2,7 @@
 
 A counter is one item in the verification table, `ratelimit#<scope>#<window start>`, that
 expires with the table's TTL two windows later. Keys name a person id or a keyed hash of a
-source address, so the table holds no address or e-mail in clear.
+source address, so the table contains no address or e-mail in clear.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def _verify(demo: Demo, token: str, member: Member, *, selfie: bytes | None = No
     phone.upload(
         "selfie", selfie if selfie is not None else scenarios.selfie_of(str(member.body["employee_id"]))
     )
-    # Submit answers 409 until the recovery workflow has registered its task token.
+    # Submit returns 409 until the recovery workflow has registered its task token.
     response = wait_until(
         "a submit after the recovery workflow waits",
         lambda: r if (r := phone.submit()).status_code != 409 else None,
@@ -163,7 +163,7 @@ def _manager_notices(demo: Demo) -> int:
 
 
 def self_service_password_reset(demo: Demo) -> ScenarioReport:
-    """A person resets their password at /recovery after verifying; the link is shown once."""
+    """Run a self-service password reset at /recovery after a verification; the link is shown once."""
     started = time.monotonic()
     member = onboard(demo, "E-1007", "Mae", "Jemison")
     report = ScenarioReport("self_service_password_reset", onboarding_id=member.person_id)
@@ -204,7 +204,7 @@ def self_service_password_reset(demo: Demo) -> ScenarioReport:
 
 
 def help_desk_mfa_reset(demo: Demo) -> ScenarioReport:
-    """An agent resets a caller's MFA after the caller verifies; the agent sees only the outcome."""
+    """Run a help desk MFA reset after the caller verifies; the agent gets only the outcome."""
     started = time.monotonic()
     member = onboard(demo, "E-1008", "Sally", "Ride")
     for factor in CALLER_FACTORS:

@@ -7,7 +7,7 @@
    the verification page.
 3. The page runs the same capture steps, engines and policy as onboarding, and when the
    decision is made it goes to `/oauth2/resume?request=<id>&session=<session id>`.
-4. `resume` answers the relying party: a code only for a PASSED verification of a person
+4. `resume` returns to the relying party: a code only for a PASSED verification of a person
    who is still eligible, `access_denied` for anything else (FAILED, NEEDS_REVIEW, a decoy,
    a person suspended meanwhile, an expired session). The description is the same for every
    denial, so the relying party learns nothing about why.
@@ -81,7 +81,7 @@ def _login_session(request_id: str, session_id: str) -> Session:
 
 
 def resume(request_id: str, session_id: str, browser_secret: str | None, *, locale: str) -> str:
-    """Answer the relying party for a decided sign-in; return the redirect to its redirect URI.
+    """Finish a decided sign-in and return the redirect to the relying party's redirect URI.
 
     Raises ConflictError while the verification is still open, so a reload too early does
     not cost the person the sign-in.
@@ -129,4 +129,4 @@ def _audit(session: Session, outcome: str, reasons: list[str], *, idp_user: bool
         reasons=reasons,
         details={"session_id": session.session_id, "has_idp_account": idp_user},
     )
-    logger.info("sign-in answered", extra={"session_id": session.session_id, "outcome": outcome})
+    logger.info("sign-in finished", extra={"session_id": session.session_id, "outcome": outcome})

@@ -1,6 +1,6 @@
 """Sessions that a person starts by typing a work e-mail: sign-ins and self-service recoveries.
 
-Before the verification, nothing tells the browser whether the e-mail belongs to anyone.
+Before the verification, nothing reveals to the browser whether the e-mail belongs to anyone.
 An unknown e-mail, or a person who is not ACTIVE with ACTIVE access, gets a decoy session:
 the same screens, the same language (the browser's, never the HR record's), the same
 limits, and a verification that always ends FAILED with the reason `not_eligible`.
@@ -113,12 +113,15 @@ def start_for_email(
         subject = person.person_id if person is not None else email_subject(email)
         person_id, outcome = None, NOT_ELIGIBLE
 
+    reasons: list[str] = []
+    if person_id is None:
+        reasons = [NOT_ELIGIBLE] if person is not None else ["unknown_person"]
     audit.record(
         subject_id=subject,
         action=f"{purpose.value}_started",
         outcome=outcome,
         actor=actor,
-        reasons=[] if person_id else [NOT_ELIGIBLE if person else "unknown_person"],
+        reasons=reasons,
         details={"session_id": session.session_id},
     )
     logger.info(

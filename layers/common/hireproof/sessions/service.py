@@ -248,8 +248,8 @@ def _retake_message(session: Session, reason: str, attempts_left: int) -> str:
 def _evaluate(session: Session) -> DecisionRecord:
     """Run the engine and the policy. A retake uses an attempt and raises; the last one decides."""
     images = _load_images(session)
-    # A decoy runs the engine too, against stand-in facts, so that its retakes and its timing
-    # look like a real person's; only the decision below is fixed.
+    # A decoy runs the engine too, against stand-in facts, so its retakes and timing look like a
+    # real person's. Only its decision is fixed, below.
     hire: Hire | HireFacts = (
         _DECOY_FACTS.model_copy(update={"verification_date": dt.datetime.now(dt.UTC).date()})
         if session.decoy

@@ -1,7 +1,7 @@
 """The work e-mail form that starts a sign-in (/oauth2/login) or a self-service recovery (/recovery).
 
 The form is rendered on the server and works without JavaScript. It posts back to its own
-URL, which answers with a redirect into the verification page, the session token in the
+URL, which returns a redirect into the verification page, the session token in the
 URL fragment. The language is the browser's (`Accept-Language`, or `?lang=`), never the
 HR record's, so the page looks the same for every e-mail.
 """
