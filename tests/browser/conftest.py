@@ -44,6 +44,12 @@ def page_template() -> Path:
 
 
 @pytest.fixture(scope="session")
+def template_path() -> Path:
+    """The template that a test module's own stack deploys, the same as the page stack's."""
+    return page_template()
+
+
+@pytest.fixture(scope="session")
 def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.skip(MISSING_CHROMIUM)

@@ -1,10 +1,18 @@
-"""What the browser tests do as the hire and as HR: start a hire, read the link, use the page."""
+"""What the browser tests do as the hire and as HR: start a hire, read the link, use the page.
+
+Sign-in and recovery tests need a person whose onboarding has finished; `store_active_person`
+writes one directly.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,8 +26,10 @@ from playwright.sync_api import Page
 from fake_camera import FakeCamera
 from hireproof.demo.actors import HrSystem
 from hireproof.demo.scenarios import hire_body, home_of
+from hireproof.hr.mapping import hire_from_generic
 from hireproof.local import assets
 from hireproof.local.stack import LocalStack
+from hireproof.models import Hire, onboarding_id_for
 
 _LINK = re.compile(r"(https?://\S+/verify#token=[A-Za-z0-9_\-]+)")
 EMAIL_TIMEOUT = 60.0
@@ -27,6 +37,7 @@ EMAIL_TIMEOUT = 60.0
 # register its task token and to issue the credential.
 DECISION_TIMEOUT_MS = 90_000
 CAPTURE_TIMEOUT = 40.0
+COMMAND_TIMEOUT = 60
 
 # A 16x9 grey thumbnail of an element (the live preview or the photo under review).
 _SIGNATURE_JS = """(selector) => {
@@ -126,6 +137,68 @@ def start_hire(stack: LocalStack, hr: HrSystem, *, locale: str = "en") -> NewHir
     )
 
 
+def active_person_body(employee_id: str) -> dict[str, Any]:
+    """Return the HR body of an employee who started a month ago, with the name on `pictures_for` cards."""
+    start_date = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    return hire_body(
+        employee_id, "Eileen", "Collins", home_address=home_of(employee_id), start_date=start_date
+    )
+
+
+def store_active_person(stack: LocalStack, record: Hire, *, idp_user_id: str | None = None) -> str:
+    """Store an ACTIVE onboarding and access state as a finished onboarding leaves them. Return the id."""
+    onboarding_id = onboarding_id_for(record.source, record.source_employee_id)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    person: dict[str, Any] = {
+        "pk": onboarding_id,
+        "sk": "HIRE",
+        "onboarding_id": onboarding_id,
+        "state": "ACTIVE",
+        "hire": json.loads(record.model_dump_json(exclude_none=True)),
+        "work_email": str(record.work_email).lower(),
+        "source": record.source.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if idp_user_id is not None:
+        person["idp_user_id"] = idp_user_id
+    table = stack.resource("dynamodb").Table(stack.physical_id("OnboardingTable"))
+    table.put_item(Item=person)
+    table.put_item(
+        Item={
+            "pk": onboarding_id,
+            "sk": "ACCESS",
+            "access_status": "ACTIVE",
+            "risk_level": "LOW",
+            "risk_event_time": "1970-01-01T00:00:00.000+00:00",
+            "risk_version": 0,
+            "step_up_required": False,
+            "verified_at": now,
+        }
+    )
+    return onboarding_id
+
+
+def hire_record(body: dict[str, Any]) -> Hire:
+    """Return the Hire that the generic webhook would make of `body`."""
+    return hire_from_generic(body, event_id=f"browser-{body['employee_id']}")
+
+
+def run_operator_command(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run the operator command in its own process, with only the stack file's AWS settings."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HIREPROOF_"))
+    }
+    return subprocess.run(  # noqa: S603 - this interpreter and this repository's command
+        [sys.executable, "-m", "hireproof.cli", "--local-file", str(stack_file), *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+
 def element_signature(page: Page, selector: str) -> list[float]:
     signature: list[float] = page.evaluate(_SIGNATURE_JS, selector)
     return signature
@@ -164,6 +237,44 @@ def take_photo(page: Page, camera: FakeCamera, segment: str) -> None:
 def wait_for_state(page: Page, state: str, timeout_ms: float = 30_000) -> None:
     """Wait until the page's body carries data-state=`state` (each screen sets one)."""
     page.wait_for_selector(f'body[data-state="{state}"]', state="attached", timeout=timeout_ms)
+
+
+class PageErrors:
+    """JavaScript errors and console errors of one page, except failed requests the API refused."""
+
+    def __init__(self, page: Page) -> None:
+        self.messages: list[str] = []
+        page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        # Chromium logs every 4xx response as "Failed to load resource", and the tests expect some.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.messages.append(f"console error: {message.text}")
+
+
+def open_phone(browser: Any, link: str, *, locale: str = "en-US", timezone: str = "America/Chicago") -> Page:
+    context = browser.new_context(
+        viewport={"width": 360, "height": 780},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=locale,
+        timezone_id=timezone,
+    )
+    page: Page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(link)
+    return page
+
+
+def pass_capture_steps(page: Page, camera: Any, selfie_segment: str = "selfie") -> None:
+    """Take and upload the ID front, the ID back and the selfie with the camera."""
+    for step, segment in (("id_front", "id_front"), ("id_back", "id_back"), ("selfie", selfie_segment)):
+        wait_for_state(page, f"capture-{step}")
+        assert page.is_enabled("#choose-file"), f"the file picker is disabled at {step}"
+        take_photo(page, camera, segment)
+        page.click("#use-photo")
 
 
 def text_of(page: Page, selector: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from fake_camera import write_fake_camera
 from hireproof.demo.scenarios import home_of
@@ -25,7 +25,10 @@ from page_support import (
     CAPTURE_TIMEOUT,
     DECISION_TIMEOUT_MS,
     NewHire,
+    PageErrors,
     accessibility_problems,
+    open_phone,
+    pass_capture_steps,
     start_hire,
     take_photo,
     text_of,
@@ -40,44 +43,6 @@ USER_NAME_KIND = "page.credential.kind.identity_center_first_sign_in"
 LIVENESS_BUNDLE = (
     Path(__file__).resolve().parents[2] / "layers/common/hireproof/web/static/liveness/hireproof-liveness.js"
 )
-
-
-class PageErrors:
-    """JavaScript errors and console errors of one page, except failed requests the API refused."""
-
-    def __init__(self, page: Page) -> None:
-        self.messages: list[str] = []
-        page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
-        page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        # Chromium logs every 4xx response as "Failed to load resource", and the tests expect some.
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            self.messages.append(f"console error: {message.text}")
-
-
-def open_phone(browser: Any, link: str, *, locale: str = "en-US", timezone: str = "America/Chicago") -> Page:
-    context = browser.new_context(
-        viewport={"width": 360, "height": 780},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale=locale,
-        timezone_id=timezone,
-    )
-    page: Page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(link)
-    return page
-
-
-def pass_capture_steps(page: Page, camera: Any, selfie_segment: str = "selfie") -> None:
-    """Take and upload the ID front, the ID back and the selfie with the camera."""
-    for step, segment in (("id_front", "id_front"), ("id_back", "id_back"), ("selfie", selfie_segment)):
-        wait_for_state(page, f"capture-{step}")
-        assert page.is_enabled("#choose-file"), f"the file picker is disabled at {step}"
-        take_photo(page, camera, segment)
-        page.click("#use-photo")
 
 
 def credential_status(stack: LocalStack, link: str) -> int:

@@ -57,5 +57,6 @@ export function createClient(token) {
     createLiveness: () => call("POST", "liveness", {}),
     submit: () => call("POST", "submit", {}),
     credential: () => call("GET", "credential"),
+    chooseReset: (kind) => call("POST", "recovery/reset", { kind }),
   };
 }

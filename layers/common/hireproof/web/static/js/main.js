@@ -1,4 +1,5 @@
-// The new hire's verification page: open the session, take the photos, submit, show the result.
+// The verification page: open the session, take the photos, submit, show the result. New hires,
+// laptop recipients, sign-ins and password or MFA recoveries all use it.
 //
 // The invitation token arrives in the URL fragment (#token=...), which browsers never send to a
 // server. The page removes it from the address bar at once and keeps it in memory only, so a
@@ -15,6 +16,12 @@ const SUBMIT_MAX_ATTEMPTS = 20;
 // GET /verify/credential returns 409 until the workflow has issued the credential.
 const CREDENTIAL_POLL_MS = 2000;
 const CREDENTIAL_MAX_POLLS = 45;
+// A reset waits for its choice first. The help desk agent has RecoveryMaxVerificationAgeSeconds
+// (300 s by default) after the decision to choose, and the API then returns 404, which ends the
+// polling. Six minutes of polling cover that window and the reset itself.
+const RESET_CREDENTIAL_MAX_POLLS = 180;
+// The self-service recovery form (GET /recovery), where a person starts again.
+const RECOVERY_PAGE = new URL("../../../recovery", import.meta.url);
 // Amplify UI's FaceLivenessDetector, built by `make page`. A deployment without it keeps the
 // notice that the live face check is unavailable.
 const LIVENESS_SCRIPT = new URL("../liveness/hireproof-liveness.js", import.meta.url);
@@ -68,6 +75,35 @@ const DETECTOR_ERRORS = {
   MOBILE_LANDSCAPE_ERROR: "page.liveness.error.landscape",
 };
 
+// Texts of the credential section, and how long it polls, for each kind of verification.
+const RESET_WAIT = {
+  waiting: "page.credential.reset.waiting",
+  timeout: "page.credential.reset.timeout",
+  none: "page.credential.reset.none",
+  help: "page.credential.help.reset",
+  maxPolls: RESET_CREDENTIAL_MAX_POLLS,
+  // A decided recovery's 409 only ever means "not stored yet", which the page's own text describes better.
+  showApiWaiting: false,
+};
+const CREDENTIAL_WAITS = {
+  onboarding: {
+    waiting: "page.credential.waiting",
+    timeout: "page.credential.timeout",
+    none: "api.error.credential_none",
+    help: "page.credential.help",
+    maxPolls: CREDENTIAL_MAX_POLLS,
+    // The API's 409 message distinguishes "not issued yet" from "under review".
+    showApiWaiting: true,
+  },
+  reset: RESET_WAIT,
+  helpDesk: { ...RESET_WAIT, waiting: "page.credential.reset.waiting_agent" },
+};
+// The intro's lead and the footer's help for purposes that are not about a new job.
+const INTRO_LEADS = { recovery: "page.intro.lead.recovery", login: "page.intro.lead.login" };
+const HELP_TEXTS = { recovery: "page.help.it_help_desk", login: "page.help.it_help_desk" };
+const RESET_CHOSEN = { password: "page.recovery.chosen.password", mfa: "page.recovery.chosen.mfa" };
+const RESET_BUTTONS = { password: "reset-password", mfa: "reset-mfa" };
+
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -84,6 +120,9 @@ const state = {
   cameraRequest: 0,
   languageChosen: false,
   credentialValue: null,
+  credentialWait: CREDENTIAL_WAITS.onboarding,
+  // Reset kinds that the identity provider rejected with 501. Their buttons stay disabled.
+  unsupportedResets: new Set(),
   // Counts liveness starts, so a late response to an abandoned start is ignored.
   livenessRequest: 0,
   unmountDetector: null,
@@ -193,10 +232,12 @@ async function openSession() {
   state.steps = session.steps;
   const language = i18n.supportedLanguage(session.locale);
   if (!state.languageChosen && language && language !== i18n.locale()) await setLanguage(language);
+  i18n.setText($("help"), HELP_TEXTS[session.purpose] || "page.help");
   renderIntro();
 }
 
 function renderIntro() {
+  i18n.setText($("intro-lead"), INTRO_LEADS[state.session.purpose] || "page.intro.lead");
   const list = $("intro-steps");
   const items = [...state.steps.map((step) => `page.intro.step.${step}`), "page.intro.step.decision"];
   list.replaceChildren(
@@ -586,6 +627,8 @@ const RESULTS = {
   under_review: { heading: "page.result.review.heading", next: "page.result.close" },
   contact_hr: { heading: "page.result.failed.heading", next: "page.result.close" },
   continue: { heading: "page.result.continue.heading", next: "page.result.continue" },
+  recovery_choice: { heading: "page.result.passed.heading", next: "page.result.recovery_choice" },
+  recovery_agent: { heading: "page.result.passed.heading", next: "page.result.recovery_agent" },
 };
 
 // A sign-in goes back to the application that asked for it; only a same-origin path is followed.
@@ -602,11 +645,109 @@ function showResult(decision) {
   i18n.setText($("result-message"), `api.next_step.${decision.next_step in RESULTS ? decision.next_step : "contact_hr"}`);
   if (decision.ships_to) i18n.setText($("result-next"), "page.result.ships_to", { address: decision.ships_to });
   else i18n.setText($("result-next"), result.next);
-  $("credential").hidden = decision.next_step !== "credential_pending";
+  $("credential").hidden = decision.next_step !== "credential_pending" && decision.next_step !== "recovery_agent";
+  $("recovery-choice").hidden = decision.next_step !== "recovery_choice";
   document.body.dataset.state = `result-${decision.decision.toLowerCase()}`;
   show("screen-result");
-  if (decision.next_step === "credential_pending") collectCredential();
+  if (decision.next_step === "credential_pending") collectCredential(CREDENTIAL_WAITS.onboarding);
   if (decision.next_step === "continue") continueSignIn(decision);
+  if (decision.next_step === "recovery_choice") showResetChoice();
+  // The caller's help desk agent chooses the reset, and the new credential appears here.
+  if (decision.next_step === "recovery_agent") collectCredential(CREDENTIAL_WAITS.helpDesk);
+}
+
+// ------------------------------------------------------------------ reset choice
+function showResetChoice() {
+  state.unsupportedResets.clear();
+  for (const id of Object.values(RESET_BUTTONS)) $(id).disabled = false;
+  i18n.setPlainText($("recovery-status"), "");
+  $("recovery-error").hidden = true;
+  document.body.dataset.recovery = "choice";
+}
+
+function recoveryPageUrl() {
+  const url = new URL(RECOVERY_PAGE);
+  url.searchParams.set("lang", i18n.locale());
+  return url.href;
+}
+
+/** Send the person's choice (POST verify/recovery/reset), then wait for the new credential. */
+async function chooseReset(kind) {
+  for (const id of Object.values(RESET_BUTTONS)) $(id).disabled = true;
+  $("recovery-error").hidden = true;
+  i18n.setText($("recovery-status"), "page.recovery.choosing");
+  document.body.dataset.recovery = "choosing";
+  try {
+    await state.api.chooseReset(kind);
+  } catch (error) {
+    showResetRefusal(kind, error);
+    return;
+  }
+  i18n.setText($("recovery-status"), RESET_CHOSEN[kind]);
+  document.body.dataset.recovery = `chosen-${kind}`;
+  $("credential").hidden = false;
+  // The pressed button is disabled now, so focus moves on to the section that comes next.
+  $("credential-heading").focus();
+  collectCredential(CREDENTIAL_WAITS.reset);
+}
+
+/** Explain why POST verify/recovery/reset failed, with what to do next, in the page's language. */
+function showResetRefusal(kind, error) {
+  const message = $("recovery-error-message");
+  i18n.setPlainText($("recovery-status"), "");
+  $("recovery-restart").hidden = true;
+  // Checked before handleCommonError, which takes every other 410 for an expired link.
+  if (error instanceof ApiError && error.error === "VerificationTooOldError") {
+    i18n.setText(message, "page.recovery.error.too_old");
+    $("recovery-restart-link").href = recoveryPageUrl();
+    $("recovery-restart").hidden = false;
+    showResetError("too-old", []);
+    return;
+  }
+
+  if (error instanceof ApiError && error.error === "ResetNotSupportedError") {
+    // The provider may still make the other reset, so that button works again.
+    state.unsupportedResets.add(kind);
+    i18n.setText(message, "page.recovery.error.not_supported");
+    showResetError("not-supported", enabledResets());
+    return;
+  }
+
+  if (error instanceof ApiError && error.error === "ResetAlreadyChosenError") {
+    // Another tab or an earlier click made the choice. Its credential still appears below, once.
+    i18n.setText(message, "page.recovery.error.already_chosen");
+    $("recovery-restart-link").href = recoveryPageUrl();
+    $("recovery-restart").hidden = false;
+    showResetError("already-chosen", []);
+    $("credential").hidden = false;
+    collectCredential(CREDENTIAL_WAITS.reset);
+    return;
+  }
+
+  if (handleCommonError(error)) return;
+  if (error instanceof ApiError && error.status === 409 && error.body.message) {
+    // Not passed, not eligible and closed are final, and the API's message names what to do next.
+    i18n.setPlainText(message, error.body.message);
+    showResetError("refused", []);
+    return;
+  }
+
+  // After a network failure or an unexpected response, the person can press a button again.
+  i18n.setText(message, error instanceof NetworkError ? "page.error.network" : "page.error.unexpected");
+  showResetError("retry", enabledResets());
+}
+
+function enabledResets() {
+  return Object.keys(RESET_BUTTONS).filter((kind) => !state.unsupportedResets.has(kind));
+}
+
+/** Show the refusal and enable the buttons of `kinds`. The first takes the focus, or else the heading. */
+function showResetError(name, kinds) {
+  $("recovery-error").hidden = false;
+  document.body.dataset.recovery = name;
+  for (const kind of kinds) $(RESET_BUTTONS[kind]).disabled = false;
+  if (kinds.length) $(RESET_BUTTONS[kinds[0]]).focus();
+  else $("recovery-choice-heading").focus();
 }
 
 function showAlreadyDecided() {
@@ -618,22 +759,24 @@ function showAlreadyDecided() {
   $("credential").hidden = false;
   document.body.dataset.state = "already-decided";
   show("screen-result");
-  collectCredential();
+  collectCredential(CREDENTIAL_WAITS.onboarding);
 }
 
 // ------------------------------------------------------------------ credential
-async function collectCredential() {
+/** Poll GET verify/credential until the credential is stored, then show it. `wait` is a CREDENTIAL_WAITS entry. */
+async function collectCredential(wait) {
   const status = $("credential-status");
+  state.credentialWait = wait;
   $("credential-box").hidden = true;
-  i18n.setText(status, "page.credential.waiting");
-  for (let poll = 1; poll <= CREDENTIAL_MAX_POLLS; poll += 1) {
+  i18n.setText(status, wait.waiting);
+  for (let poll = 1; poll <= wait.maxPolls; poll += 1) {
     try {
       showCredential(await state.api.credential());
       return;
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
         // 409 means "not issued yet" or "under review", and the API's message names which.
-        if (error.body.message) i18n.setPlainText(status, error.body.message);
+        if (wait.showApiWaiting && error.body.message) i18n.setPlainText(status, error.body.message);
         await sleep(CREDENTIAL_POLL_MS);
         continue;
       }
@@ -645,7 +788,7 @@ async function collectCredential() {
       return;
     }
   }
-  i18n.setText(status, "page.credential.timeout");
+  i18n.setText(status, wait.timeout);
   document.body.dataset.credential = "timeout";
 }
 
@@ -663,7 +806,7 @@ function showCredentialRefusal(error) {
     i18n.setText($("result-next"), "page.result.close");
     document.body.dataset.credential = "none";
   } else if (error instanceof ApiError && error.status === 404) {
-    i18n.setText(status, "api.error.credential_none");
+    i18n.setText(status, state.credentialWait.none);
     document.body.dataset.credential = "none";
   } else if (error instanceof ApiError && error.status === 401) {
     i18n.setText(status, "api.error.invitation_not_found");
@@ -682,7 +825,7 @@ function showCredential(credential) {
   state.credentialValue = credential.value;
   i18n.setPlainText($("credential-status"), "");
   i18n.setText($("credential-kind"), kindKey("page.credential.kind", credential.kind));
-  i18n.setText($("credential-help"), kindKey("page.credential.help", credential.kind));
+  i18n.setText($("credential-help"), kindKey(state.credentialWait.help, credential.kind));
   const value = $("credential-value");
   const isLink = credential.kind === "activation_link" || credential.kind === "password_reset_link";
   if (isLink && /^https:\/\//.test(credential.value)) {
@@ -726,6 +869,7 @@ function bindEvents() {
   $("language").addEventListener("change", async (event) => {
     state.languageChosen = true;
     await setLanguage(event.target.value);
+    $("recovery-restart-link").href = recoveryPageUrl();
   });
   $("start").addEventListener("click", () => beginStep(0));
   $("take-photo").addEventListener("click", takePhoto);
@@ -737,6 +881,7 @@ function bindEvents() {
   $("liveness-retry").addEventListener("click", () => showLiveness(state.index, null));
   $("credential-copy").addEventListener("click", copyCredential);
   $("credential-hide").addEventListener("click", hideCredential);
+  for (const [kind, id] of Object.entries(RESET_BUTTONS)) $(id).addEventListener("click", () => chooseReset(kind));
   window.addEventListener("pagehide", stopCamera);
 }
 
