@@ -164,8 +164,8 @@ def test_needs_workflow_by_purpose(purpose: VerificationPurpose, decoy: bool, ex
         (RECOVERY, Decision.PASSED, None, NextStep.RECOVERY_CHOICE),
         (RECOVERY, Decision.PASSED, "self_service", NextStep.RECOVERY_CHOICE),
         (RECOVERY, Decision.PASSED, "help_desk", NextStep.RECOVERY_AGENT),
-        (RECOVERY, Decision.FAILED, "help_desk", NextStep.CONTACT_HR),
-        (RECOVERY, Decision.NEEDS_REVIEW, None, NextStep.UNDER_REVIEW),
+        (RECOVERY, Decision.FAILED, "help_desk", NextStep.CONTACT_HELP_DESK),
+        (RECOVERY, Decision.NEEDS_REVIEW, None, NextStep.CONTACT_HELP_DESK),
         (VerificationPurpose.ONBOARDING, Decision.PASSED, None, NextStep.CREDENTIAL_PENDING),
         (VerificationPurpose.REVERIFICATION, Decision.PASSED, None, NextStep.DONE),
     ],
@@ -330,7 +330,7 @@ def test_recovery_person_suspended_meanwhile_fails(
 
     assert status == 200, body
     assert body["decision"] == "FAILED"
-    assert body["next_step"] == "contact_hr"
+    assert body["next_step"] == "contact_help_desk"
     [sent] = recorder.calls["SendTaskSuccess"]
     output = json.loads(sent["output"])
     assert output["decision"] == "FAILED"
@@ -402,7 +402,7 @@ def test_recovery_credential_revealed_once(stack: StackResources, handler: Modul
 
 
 # ----------------------------------------------------------------- decoys
-@pytest.mark.parametrize(("purpose", "step"), [(LOGIN, "continue"), (RECOVERY, "contact_hr")])
+@pytest.mark.parametrize(("purpose", "step"), [(LOGIN, "continue"), (RECOVERY, "contact_help_desk")])
 def test_decoy_submit_fails_after_engine(
     stack: StackResources,
     recorder: CallRecorder,

@@ -317,7 +317,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "decision": "FAILED",
         "alerts": 1,
         "recovery": {
-            "next_step": "contact_hr",
+            "next_step": "contact_help_desk",
             "choice_status": 409,
             "resets_at_idp": 0,
             "recovery_status": "FAILED",

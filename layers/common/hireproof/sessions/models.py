@@ -43,6 +43,8 @@ class NextStep(StrEnum):
     """PASSED for a purpose that issues no credential (device recipient, re-verification)."""
     UNDER_REVIEW = "under_review"
     CONTACT_HR = "contact_hr"
+    CONTACT_HELP_DESK = "contact_help_desk"
+    """A recovery that did not pass: the IT help desk, not HR, handles account access."""
     CONTINUE = "continue"
     """A sign-in: the page goes on to `continue_url`, which answers the relying party."""
     RECOVERY_CHOICE = "recovery_choice"

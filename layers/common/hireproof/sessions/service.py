@@ -186,6 +186,8 @@ def next_step(session: Session) -> NextStep:
                 return NextStep.RECOVERY_AGENT
             return NextStep.RECOVERY_CHOICE
         return NextStep.DONE
+    if session.purpose is VerificationPurpose.RECOVERY:
+        return NextStep.CONTACT_HELP_DESK
     if session.decision is Decision.NEEDS_REVIEW:
         return NextStep.UNDER_REVIEW
     return NextStep.CONTACT_HR

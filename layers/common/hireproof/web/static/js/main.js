@@ -626,6 +626,7 @@ const RESULTS = {
   done: { heading: "page.result.passed.heading", next: "page.result.close" },
   under_review: { heading: "page.result.review.heading", next: "page.result.close" },
   contact_hr: { heading: "page.result.failed.heading", next: "page.result.close" },
+  contact_help_desk: { heading: "page.result.failed.heading", next: "page.result.close" },
   continue: { heading: "page.result.continue.heading", next: "page.result.continue" },
   recovery_choice: { heading: "page.result.passed.heading", next: "page.result.recovery_choice" },
   recovery_agent: { heading: "page.result.passed.heading", next: "page.result.recovery_agent" },
