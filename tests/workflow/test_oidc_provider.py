@@ -16,7 +16,6 @@ bodies are the ones a relying party receives.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import itertools
 import json
@@ -46,7 +45,7 @@ from hireproof.hr.mapping import hire_from_generic
 from hireproof.local.description import write_description
 from hireproof.local.stack import LocalStack
 from hireproof.oidc.store import sha256_hex
-from onboarding_support import TestHire, new_hire
+from onboarding_support import TestHire, new_hire, store_active_person
 
 pytestmark = pytest.mark.workflow
 
@@ -214,43 +213,11 @@ def browser(local_stack: LocalStack) -> Iterator[Browser]:
         yield Browser(local_stack.api_url, session)
 
 
-def store_active_person(stack: LocalStack, hire: TestHire) -> str:
-    """Store an ACTIVE onboarding and its access state; return the work e-mail."""
-    record = hire_from_generic(hire.body, event_id=f"oidc-{hire.number}")
-    table = stack.resource("dynamodb").Table(stack.physical_id("OnboardingTable"))
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-    table.put_item(
-        Item={
-            "pk": hire.onboarding_id,
-            "sk": "HIRE",
-            "onboarding_id": hire.onboarding_id,
-            "state": "ACTIVE",
-            "hire": json.loads(record.model_dump_json(exclude_none=True)),
-            "work_email": str(record.work_email).lower(),
-            "source": record.source.value,
-            "updated_at": now,
-        }
-    )
-    table.put_item(
-        Item={
-            "pk": hire.onboarding_id,
-            "sk": "ACCESS",
-            "access_status": "ACTIVE",
-            "risk_level": "LOW",
-            "risk_event_time": "1970-01-01T00:00:00.000+00:00",
-            "risk_version": 0,
-            "step_up_required": False,
-            "verified_at": now,
-        }
-    )
-    return str(record.work_email)
-
-
 @pytest.fixture
 def person(local_stack: LocalStack) -> TestHire:
     """A new ACTIVE person per test, so no test uses up another's sign-in rate limit."""
     hire = new_hire(next(PERSON_NUMBERS), "Grace", "Hopper", department="Engineering")
-    store_active_person(local_stack, hire)
+    store_active_person(local_stack, hire, hire_from_generic(hire.body, event_id=f"oidc-{hire.number}"))
     return hire
 
 

@@ -48,6 +48,7 @@ from onboarding_support import (
     TestHire,
     WorkflowStack,
     new_hire,
+    store_active_person,
     wait_until,
 )
 
@@ -133,33 +134,7 @@ class RecoveryStack:
             self.okta.enroll_factor(idp_user_id, factor)
         self.okta.sign_in(idp_user_id)
 
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-        table = self.stack.resource("dynamodb").Table(self.stack.physical_id("OnboardingTable"))
-        table.put_item(
-            Item={
-                "pk": hire.onboarding_id,
-                "sk": "HIRE",
-                "onboarding_id": hire.onboarding_id,
-                "state": "ACTIVE",
-                "hire": record.model_dump(mode="json", exclude_none=True),
-                "work_email": str(record.work_email).lower(),
-                "idp_user_id": idp_user_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        table.put_item(
-            Item={
-                "pk": hire.onboarding_id,
-                "sk": "ACCESS",
-                "access_status": "ACTIVE",
-                "risk_level": "LOW",
-                "risk_event_time": "1970-01-01T00:00:00.000+00:00",
-                "risk_version": 0,
-                "step_up_required": False,
-                "verified_at": now,
-            }
-        )
+        store_active_person(self.stack, hire, record, idp_user_id=idp_user_id)
         person = Person(hire, hire.onboarding_id, idp_user_id)
         self.people.append(person)
         return person
