@@ -155,7 +155,12 @@ def _browser_secret(request_id: str) -> str | None:
 
 
 def _form_page(
-    locale: str, request_id: str, *, status: int = 200, error_key: str | None = None
+    locale: str,
+    request_id: str,
+    *,
+    status: int = 200,
+    error_key: str | None = None,
+    client_name: str | None = None,
 ) -> Response[str]:
     body = entry.render(
         "login",
@@ -164,6 +169,7 @@ def _form_page(
         hidden={"request": request_id},
         assets_prefix="../verify/assets/",
         error_key=error_key,
+        client_name=client_name,
     )
     headers = {**web.PAGE_HEADERS, "Content-Security-Policy": entry.policy()}
     return Response(status_code=status, content_type=entry.CONTENT_TYPE, body=body, headers=headers)
@@ -192,7 +198,7 @@ def login_form() -> Response[str]:
         pending = flow.load_pending(request_id, _browser_secret(request_id))
     except REQUEST_PROBLEMS as exc:
         return _request_problem(_locale(), request_id, exc)
-    return _form_page(_locale(" ".join(pending.ui_locales)), request_id)
+    return _form_page(_locale(" ".join(pending.ui_locales)), request_id, client_name=pending.client_name)
 
 
 @app.post(web.LOGIN_PATH)

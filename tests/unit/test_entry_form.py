@@ -232,3 +232,10 @@ def test_policy_directives() -> None:
     assert directives["base-uri"] == "'none'"
     assert "script-src" not in directives
     assert "unsafe-inline" not in entry.policy()
+
+
+def test_render_client_name_is_escaped() -> None:
+    body = entry.render("login", "en", action="/oauth2/login", assets_prefix="", client_name="<Acme & Co>")
+
+    assert "&lt;Acme &amp; Co&gt; asks you to sign in." in body
+    assert "<Acme" not in body

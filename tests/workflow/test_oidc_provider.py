@@ -183,6 +183,8 @@ class Browser:
             f"{self.api_url}/oauth2/login", params={"request": request_id}, timeout=HTTP_TIMEOUT
         )
         assert form.status_code == 200, form.text
+        # The form names the registered client, so the person knows who requests the sign-in.
+        assert "Relying party (client_secret_" in form.text
         started = self.session.post(
             f"{self.api_url}/oauth2/login",
             params={"request": request_id},

@@ -45,6 +45,7 @@ def render(
     assets_prefix: str,
     error_key: str | None = None,
     email: str = "",
+    client_name: str | None = None,
 ) -> str:
     """Return the form page. `action` is the form's own path with its query string."""
     # The locale may come straight from `?lang=`, so only a supported code reaches the lang attribute.
@@ -64,6 +65,11 @@ def render(
         if error_key
         else ""
     )
+    # The client's registered name, so the person knows which application requests the sign-in.
+    client = ""
+    if client_name:
+        text = translate("page.entry.login.client", locale, client=client_name)
+        client = f'<p id="entry-client">{html.escape(text)}</p>'
     return f"""<!DOCTYPE html>
 <html lang="{locale}">
 <head>
@@ -77,7 +83,7 @@ def render(
 <main id="main">
 <section class="screen" aria-labelledby="entry-heading">
 <h1 id="entry-heading">{_text(f"page.entry.{kind}.heading", locale)}</h1>
-<p>{_text(f"page.entry.{kind}.intro", locale)}</p>
+{client}<p>{_text(f"page.entry.{kind}.intro", locale)}</p>
 {error}
 <form method="post" action="{html.escape(action)}">
 {fields}
