@@ -27,7 +27,7 @@ from pydantic import BaseModel, EmailStr, TypeAdapter, ValidationError
 
 from hireproof import http_errors
 from hireproof.config import optional_env
-from hireproof.errors import InvalidRequestError, MalformedBodyError, RateLimitedError
+from hireproof.errors import InvalidRequestError, MalformedBodyError, RateLimitedError, ResetNotSupportedError
 from hireproof.i18n import SUPPORTED_LOCALES, language_from_accept_language
 from hireproof.recovery import choice, requests
 from hireproof.recovery.models import HelpDeskStartRequest, RecoveryChannel, ResetRequest
@@ -116,6 +116,9 @@ def start_recovery() -> Response[str]:
         response = _form(locale, status=429, error_key="api.error.rate_limited", email=email)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    except ResetNotSupportedError:
+        logger.warning("recovery refused: the identity provider cannot reset")
+        return _form(locale, status=501, error_key="page.entry.error.unavailable", email=email)
     # The token stays in the fragment, which browsers never send to a server.
     return Response(
         status_code=303,

@@ -317,9 +317,10 @@ def test_decoy_choice_fails_like_failed_verification(world: World) -> None:
 
 
 def test_choice_unsupported_by_provider_is_501(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IDENTITY_PROVIDER", "identity_center")
     token = world.start()
     decide(world.session_of(token).session_id, Decision.PASSED)
+    # The deployment switched to a provider without resets while the person verified.
+    monkeypatch.setenv("IDENTITY_PROVIDER", "identity_center")
 
     response = world.call("choose_reset", token=token, body='{"kind": "mfa"}')
 
@@ -330,6 +331,25 @@ def test_choice_unsupported_by_provider_is_501(world: World, monkeypatch: pytest
         "api.error.recovery_not_supported", "ja", kind=translate("recovery.kind.mfa", "ja")
     )
     assert world.recoveries()[0]["status"] == "STARTED"
+
+
+def test_start_without_any_reset_is_501_before_verification(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_PROVIDER", "identity_center")
+
+    known = world.call("start")
+    unknown = world.call("start", body="email=nobody.here%40example.com")
+
+    assert known["statusCode"] == 501
+    assert unknown["statusCode"] == 501
+    # The two pages differ only in the e-mail typed back into the form.
+    typed = "<typed e-mail>"
+    assert known["body"].replace(str(world.hire.work_email), typed) == unknown["body"].replace(
+        "nobody.here@example.com", typed
+    )
+    assert translate("page.entry.error.unavailable", "ja") in known["body"]
+    assert world.recoveries() == []
 
 
 def test_choice_for_suspended_person_is_409(world: World) -> None:

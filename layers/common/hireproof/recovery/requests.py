@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from hireproof import audit, aws, ratelimit
 from hireproof.access import persons
 from hireproof.config import int_env, require_env
-from hireproof.errors import ConflictError, NotFoundError
-from hireproof.i18n import resolve_locale
+from hireproof.errors import ConflictError, NotFoundError, ResetNotSupportedError
+from hireproof.i18n import resolve_locale, translate
 from hireproof.models import Decision, Hire, VerificationPurpose
 from hireproof.onboarding import store as onboarding_store
 from hireproof.recovery import choice, store
@@ -50,12 +50,24 @@ def _attributes(recovery_id: str, channel: RecoveryChannel) -> dict[str, str]:
     return {"recovery_id": recovery_id, "recovery_channel": channel.value}
 
 
+def require_a_reset(message: str) -> None:
+    """Raise ResetNotSupportedError before anything starts when the provider can reset nothing.
+
+    IAM Identity Center has no reset API, so a person would verify for nothing. The answer
+    depends on the deployment only, never on the e-mail, so it reveals nobody.
+    """
+    capabilities = choice.provider_capabilities()
+    if not (capabilities.resets_password or capabilities.resets_mfa):
+        raise ResetNotSupportedError(message, field="kind")
+
+
 def start_self_service(email: str, *, source_ip: str, locale: str) -> StartedRecovery:
     """Start a self-service recovery for the claimed work e-mail `email` (POST /recovery).
 
     The response is the same for a decoy: a session token and nothing else. Raises
     RateLimitedError before any lookup when the e-mail or the source address used up its starts.
     """
+    require_a_reset(translate("page.entry.error.unavailable", locale))
     recovery_id = store.new_recovery_id()
     started = interactive.start_for_email(
         email,
@@ -91,6 +103,10 @@ def start_help_desk(
     (onboarding and access must both be ACTIVE), and RateLimitedError when the person had
     STARTS_PER_PERSON_PER_HOUR help desk recoveries within the hour.
     """
+    require_a_reset(
+        "the identity provider of this stack cannot reset a password or MFA factors through its API; "
+        "reset the user in the provider's console"
+    )
     person = _find_person(person_id, work_email)
     if not interactive.eligible(person):
         raise ConflictError(
