@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate a HireProof stack: onboardings, reviews, access revocation, "
-        "dead-letter queues, the audit trail and OpenID Connect clients.",
+        "help desk password and MFA recovery, dead-letter queues, the audit trail and "
+        "OpenID Connect clients.",
         epilog="Select the stack with --stack NAME (AWS) or --local (make serve). "
         "Exit status: 0 success, 1 failure, 2 invalid usage.",
     )
@@ -351,7 +352,8 @@ def _add_oidc_clients(groups: Any, command: Callable[..., argparse.ArgumentParse
         action="append",
         type=_redirect_uri,
         metavar="URI",
-        help="exact redirect URI the client may use (https); repeat for several",
+        help="exact redirect URI the client may use: https, or http only for the loopback hosts "
+        "127.0.0.1, ::1 and localhost; repeat for several",
     )
     register.add_argument(
         "--scope",

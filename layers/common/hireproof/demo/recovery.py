@@ -276,6 +276,7 @@ def impostor_recovery_attempt(demo: Demo) -> ScenarioReport:
         "execution_status": execution["status"],
         "risk_level": _risk_level(demo, member.person_id),
     }
+    report.notes.append("the verification FAILED; nothing was reset at Okta and security got one alert")
     report.wall_seconds = round(time.monotonic() - started, 2)
     return report
 

@@ -80,7 +80,7 @@ class VerifiedLogin(BaseModel):
     """The person a new verification matched, which the authorization code and tokens carry.
 
     `auth_time` is when that verification finished, and must be timezone-aware.
-    `verification_method` names how the face was checked, for instance `rekognition-liveness`
+    `verification_method` names how the face was checked, the engine name `rekognition`
     or `local`; it becomes `verified_claims.verification.assurance_process.procedure`.
     `liveness_checked` is True when a liveness check proved a live person, which decides acr and amr.
     It defaults to True because prod runs only engines that check liveness. A login verified by
