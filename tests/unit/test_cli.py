@@ -20,7 +20,7 @@ import pytest
 
 import hireproof.cli as cli
 from hireproof import audit
-from hireproof.cli import people, reviews
+from hireproof.cli import people, signed_api
 from hireproof.cli.errors import CommandError
 from hireproof.cli.target import StackResource, Target, from_local
 from hireproof.models import OnboardingState
@@ -554,7 +554,7 @@ def _fake_http(monkeypatch: pytest.MonkeyPatch, status: int, body: dict[str, Any
         sent.append({"method": method, "url": url, **kwargs})
         return _FakeResponse(status, body)
 
-    monkeypatch.setattr(reviews.requests, "request", request)
+    monkeypatch.setattr(signed_api.requests, "request", request)
     return sent
 
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 import hireproof.cli as cli
-from hireproof.cli import recovery
+from hireproof.cli import signed_api
 from hireproof.cli.target import Target
 
 REGION = "us-east-1"
@@ -54,7 +54,7 @@ def fake_http(monkeypatch: pytest.MonkeyPatch, status: int, body: dict[str, Any]
         sent.append({"method": method, "url": url, **kwargs})
         return FakeResponse(status, body)
 
-    monkeypatch.setattr(recovery.requests, "request", request)
+    monkeypatch.setattr(signed_api.requests, "request", request)
     return sent
 
 

@@ -9,20 +9,13 @@ the agent confirms it with the caller. It prints nothing from the verification i
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 from urllib.parse import quote
 
-import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-
-from hireproof.cli.errors import CommandError
+from hireproof.cli import signed_api
 from hireproof.cli.output import print_fields, print_json_lines
 from hireproof.cli.target import Target
 
-SERVICE = "execute-api"
-HTTP_TIMEOUT_SECONDS = 30
 RESET_KINDS = ("password", "mfa")
 _HINTS = {
     401: "the request was not signed with valid credentials; check --profile",
@@ -36,34 +29,16 @@ _HINTS = {
 
 
 def _call(target: Target, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Send one SigV4-signed request to the stack's HTTP API and return the JSON response.
-
-    Raises CommandError with the API's own message for any status other than 2xx.
-    """
-    url = target.require_api_url() + path
-    data = json.dumps(body).encode() if body is not None else b""
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    request = AWSRequest(method=method, url=url, data=data, headers=headers)
-    SigV4Auth(target.signing_credentials(), SERVICE, target.region).add_auth(request)
-    try:
-        response = requests.request(
-            method, url, data=data, headers=dict(request.headers.items()), timeout=HTTP_TIMEOUT_SECONDS
-        )
-    except requests.RequestException as exc:
-        raise CommandError(
-            f"cannot reach the HTTP API at {target.require_api_url()}: {type(exc).__name__}; "
-            "check the network, or that `make serve` still runs for --local"
-        ) from exc
-    if response.ok:
-        result: dict[str, Any] = response.json()
-        return result
-    try:
-        message = str(response.json().get("message") or "")
-    except ValueError:
-        message = ""
-    detail = f": {message}" if message else ""
-    hint = _HINTS.get(response.status_code, "try again, or check the recovery function's log group")
-    raise CommandError(f"{method} {path} returned HTTP {response.status_code}{detail}; {hint}")
+    """Call a recovery route; see `hireproof.cli.signed_api.call`."""
+    result: dict[str, Any] = signed_api.call(
+        target,
+        method,
+        path,
+        body,
+        hints=_HINTS,
+        default_hint="try again, or check the recovery function's log group",
+    )
+    return result
 
 
 def start_command(
