@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,7 +25,7 @@ from hireproof.demo.scenarios import hire_body, home_of
 from hireproof.hr.mapping import hire_from_generic
 from hireproof.local import assets
 from hireproof.local.stack import LocalStack
-from hireproof.models import Hire, onboarding_id_for
+from hireproof.models import Hire
 
 _LINK = re.compile(r"(https?://\S+/verify#token=[A-Za-z0-9_\-]+)")
 EMAIL_TIMEOUT = 60.0
@@ -37,7 +33,6 @@ EMAIL_TIMEOUT = 60.0
 # register its task token and to issue the credential.
 DECISION_TIMEOUT_MS = 90_000
 CAPTURE_TIMEOUT = 40.0
-COMMAND_TIMEOUT = 60
 
 # A 16x9 grey thumbnail of an element (the live preview or the photo under review).
 _SIGNATURE_JS = """(selector) => {
@@ -145,58 +140,9 @@ def active_person_body(employee_id: str) -> dict[str, Any]:
     )
 
 
-def store_active_person(stack: LocalStack, record: Hire, *, idp_user_id: str | None = None) -> str:
-    """Store an ACTIVE onboarding and access state as a finished onboarding leaves them. Return the id."""
-    onboarding_id = onboarding_id_for(record.source, record.source_employee_id)
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-    person: dict[str, Any] = {
-        "pk": onboarding_id,
-        "sk": "HIRE",
-        "onboarding_id": onboarding_id,
-        "state": "ACTIVE",
-        "hire": json.loads(record.model_dump_json(exclude_none=True)),
-        "work_email": str(record.work_email).lower(),
-        "source": record.source.value,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if idp_user_id is not None:
-        person["idp_user_id"] = idp_user_id
-    table = stack.resource("dynamodb").Table(stack.physical_id("OnboardingTable"))
-    table.put_item(Item=person)
-    table.put_item(
-        Item={
-            "pk": onboarding_id,
-            "sk": "ACCESS",
-            "access_status": "ACTIVE",
-            "risk_level": "LOW",
-            "risk_event_time": "1970-01-01T00:00:00.000+00:00",
-            "risk_version": 0,
-            "step_up_required": False,
-            "verified_at": now,
-        }
-    )
-    return onboarding_id
-
-
 def hire_record(body: dict[str, Any]) -> Hire:
     """Return the Hire that the generic webhook would make of `body`."""
     return hire_from_generic(body, event_id=f"browser-{body['employee_id']}")
-
-
-def run_operator_command(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run the operator command in its own process, with only the stack file's AWS settings."""
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HIREPROOF_"))
-    }
-    return subprocess.run(  # noqa: S603 - this interpreter and this repository's command
-        [sys.executable, "-m", "hireproof.cli", "--local-file", str(stack_file), *arguments],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
 
 
 def element_signature(page: Page, selector: str) -> list[float]:

@@ -28,7 +28,8 @@ import requests
 
 from fake_camera import write_fake_camera
 from hireproof.i18n import translate
-from hireproof.local.description import write_description
+from hireproof.local.defaults import store_active_person
+from hireproof.local.description import run_operator_command, write_description
 from hireproof.local.stack import LocalStack
 from page_support import (
     DECISION_TIMEOUT_MS,
@@ -39,8 +40,6 @@ from page_support import (
     open_phone,
     pass_capture_steps,
     pictures_for,
-    run_operator_command,
-    store_active_person,
     text_of,
     wait_for_state,
 )

@@ -25,7 +25,8 @@ from fake_camera import write_fake_camera
 from hireproof.i18n import translate
 from hireproof.identity import StagedUser
 from hireproof.identity.okta import OktaProvider
-from hireproof.local.description import write_description
+from hireproof.local.defaults import store_active_person
+from hireproof.local.description import run_operator_command, write_description
 from hireproof.local.fakes.okta import FakeOkta
 from hireproof.local.stack import LocalStack, default_services, seed_defaults
 from page_support import (
@@ -38,8 +39,6 @@ from page_support import (
     open_phone,
     pass_capture_steps,
     pictures_for,
-    run_operator_command,
-    store_active_person,
     text_of,
     wait_for_state,
 )

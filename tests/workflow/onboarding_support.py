@@ -35,7 +35,6 @@ from hireproof.local.defaults import default_services, seed
 from hireproof.local.fakes.fulfillment import FakeFulfillment
 from hireproof.local.moto_hooks import SentEmail
 from hireproof.local.stack import LocalStack, format_history
-from hireproof.models import Hire
 
 T = TypeVar("T")
 
@@ -140,41 +139,6 @@ def new_hire(
 
 
 # ----------------------------------------------------------------- waiting
-def store_active_person(stack: LocalStack, hire: TestHire, record: Hire, **attributes: Any) -> None:
-    """Store an ACTIVE onboarding of `record` and its access state, as a finished onboarding leaves them.
-
-    `attributes` go on the onboarding item, such as the identity provider's `idp_user_id`.
-    """
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-    table = stack.resource("dynamodb").Table(stack.physical_id("OnboardingTable"))
-    table.put_item(
-        Item={
-            "pk": hire.onboarding_id,
-            "sk": "HIRE",
-            "onboarding_id": hire.onboarding_id,
-            "state": "ACTIVE",
-            "hire": record.model_dump(mode="json", exclude_none=True),
-            "work_email": str(record.work_email).lower(),
-            "source": record.source.value,
-            "created_at": now,
-            "updated_at": now,
-            **attributes,
-        }
-    )
-    table.put_item(
-        Item={
-            "pk": hire.onboarding_id,
-            "sk": "ACCESS",
-            "access_status": "ACTIVE",
-            "risk_level": "LOW",
-            "risk_event_time": "1970-01-01T00:00:00.000+00:00",
-            "risk_version": 0,
-            "step_up_required": False,
-            "verified_at": now,
-        }
-    )
-
-
 def wait_until(what: str, probe: Callable[[], T | None], *, timeout: float, explain: Callable[[], str]) -> T:
     """Poll `probe` until it returns a value; fail with `explain()` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

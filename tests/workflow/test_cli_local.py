@@ -10,16 +10,13 @@ through the file `make serve` writes, here written for the session's local stack
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hireproof.local.description import write_description
+from hireproof.local.description import run_operator_command, write_description
 from hireproof.local.fakes.fulfillment import FakeFulfillment
 from hireproof.local.runtime import ACCOUNT_ID
 from hireproof.local.stack import LocalStack
@@ -28,7 +25,6 @@ from onboarding_support import TestHire, WorkflowStack, new_hire
 pytestmark = pytest.mark.workflow
 
 LOCAL_OPERATOR = f"arn:aws:iam::{ACCOUNT_ID}:user/hireproof-local"
-COMMAND_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +50,6 @@ def in_review(workflow: WorkflowStack) -> TestHire:
     return hire
 
 
-def hireproof(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run the operator command in a fresh process whose only AWS settings come from the stack file."""
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HIREPROOF_"))
-    }
-    return subprocess.run(  # noqa: S603 - this interpreter and this repository's command
-        [sys.executable, "-m", "hireproof.cli", "--local-file", str(stack_file), *arguments],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-
-
 def access_item(workflow: WorkflowStack, person_id: str) -> dict[str, Any]:
     """Return the person's access state item (`sk=ACCESS`) from the onboarding table."""
     table = workflow.stack.resource("dynamodb").Table(workflow.stack.physical_id("OnboardingTable"))
@@ -86,11 +67,13 @@ def test_cli_approves_review_through_signed_api(
 ) -> None:
     onboarding_id = in_review.onboarding_id
 
-    waiting = hireproof(stack_file, "reviews", "list", "--json")
-    approved = hireproof(
+    waiting = run_operator_command(stack_file, "reviews", "list", "--json")
+    approved = run_operator_command(
         stack_file, "reviews", "approve", onboarding_id, "--reason", "Renewal receipt checked"
     )
-    again = hireproof(stack_file, "reviews", "approve", onboarding_id, "--reason", "Renewal receipt checked")
+    again = run_operator_command(
+        stack_file, "reviews", "approve", onboarding_id, "--reason", "Renewal receipt checked"
+    )
 
     assert waiting.returncode == 0, waiting.stderr
     assert onboarding_id in [json.loads(line)["onboarding_id"] for line in waiting.stdout.splitlines()]
@@ -107,8 +90,8 @@ def test_cli_approves_review_through_signed_api(
 
 
 def test_cli_shows_onboarding_without_personal_data(stack_file: Path, in_review: TestHire) -> None:
-    show_result = hireproof(stack_file, "onboardings", "show", in_review.onboarding_id, "--json")
-    list_result = hireproof(stack_file, "onboardings", "list")
+    show_result = run_operator_command(stack_file, "onboardings", "show", in_review.onboarding_id, "--json")
+    list_result = run_operator_command(stack_file, "onboardings", "list")
 
     assert show_result.returncode == 0, show_result.stderr
     record = json.loads(show_result.stdout)
@@ -120,12 +103,12 @@ def test_cli_shows_onboarding_without_personal_data(stack_file: Path, in_review:
 
 
 def test_cli_exports_audit_lines_of_review(stack_file: Path, in_review: TestHire, tmp_path: Path) -> None:
-    hireproof(
+    run_operator_command(
         stack_file, "reviews", "approve", in_review.onboarding_id, "--reason", "Renewal receipt checked"
     )
     output = tmp_path / "audit.jsonl"
 
-    exported = hireproof(
+    exported = run_operator_command(
         stack_file, "audit", "export", "--subject", in_review.onboarding_id, "--output", str(output)
     )
 
@@ -150,11 +133,13 @@ def test_cli_revokes_and_restores_person(workflow: WorkflowStack, stack_file: Pa
     workflow.verify(hire, 2)
     workflow.wait_for_state(person_id, "ACTIVE")
 
-    revoked = hireproof(
+    revoked = run_operator_command(
         stack_file, "people", "revoke", person_id, "--reason", "Laptop farm confirmed", "--json"
     )
     access_after_revoke = access_item(workflow, person_id)
-    restored = hireproof(stack_file, "people", "restore", person_id, "--reason", "Cleared by the SOC")
+    restored = run_operator_command(
+        stack_file, "people", "restore", person_id, "--reason", "Cleared by the SOC"
+    )
     access_after_restore = access_item(workflow, person_id)
     # The local credentials' identity as moto's STS reports it, as the command records it.
     operator = workflow.stack.client("sts").get_caller_identity()["Arn"]
@@ -179,7 +164,7 @@ def test_cli_revokes_and_restores_person(workflow: WorkflowStack, stack_file: Pa
 
 
 def test_cli_lists_dead_letter_queues(stack_file: Path) -> None:
-    listed = hireproof(stack_file, "dlq", "list", "--json")
+    listed = run_operator_command(stack_file, "dlq", "list", "--json")
 
     queues = {json.loads(line)["queue"] for line in listed.stdout.splitlines()}
     assert listed.returncode == 0, listed.stderr

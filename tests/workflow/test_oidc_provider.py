@@ -19,10 +19,7 @@ import base64
 import hashlib
 import itertools
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,10 +39,11 @@ from requests_oauthlib import OAuth2Session
 
 from hireproof.demo.actors import Phone
 from hireproof.hr.mapping import hire_from_generic
-from hireproof.local.description import write_description
+from hireproof.local.defaults import store_active_person
+from hireproof.local.description import run_operator_command, write_description
 from hireproof.local.stack import LocalStack
 from hireproof.oidc.store import sha256_hex
-from onboarding_support import TestHire, new_hire, store_active_person
+from onboarding_support import TestHire, new_hire
 
 pytestmark = pytest.mark.workflow
 
@@ -55,7 +53,6 @@ SCOPES = ["openid", "email", "profile", "groups"]
 # Employee numbers of this file's people; other workflow files use other ranges.
 PERSON_NUMBERS = itertools.count(901)
 HTTP_TIMEOUT = 30
-COMMAND_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
@@ -99,31 +96,17 @@ def stack_file(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
 
 def register_client(stack_file: Path, auth_method: str) -> RegisteredClient:
     """Register a client with the operator command in its own process, as an operator would."""
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HIREPROOF_"))
-    }
-    completed = subprocess.run(  # noqa: S603 - this interpreter and this repository's command
-        [
-            sys.executable,
-            "-m",
-            "hireproof.cli",
-            "--local-file",
-            str(stack_file),
-            "oidc-clients",
-            "register",
-            "--name",
-            f"Relying party ({auth_method})",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--auth-method",
-            auth_method,
-            "--json",
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
+    completed = run_operator_command(
+        stack_file,
+        "oidc-clients",
+        "register",
+        "--name",
+        f"Relying party ({auth_method})",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--auth-method",
+        auth_method,
+        "--json",
     )
     assert completed.returncode == 0, completed.stderr
     record = json.loads(completed.stdout)
@@ -219,7 +202,7 @@ def browser(local_stack: LocalStack) -> Iterator[Browser]:
 def person(local_stack: LocalStack) -> TestHire:
     """A new ACTIVE person per test, so no test uses up another's sign-in rate limit."""
     hire = new_hire(next(PERSON_NUMBERS), "Grace", "Hopper", department="Engineering")
-    store_active_person(local_stack, hire, hire_from_generic(hire.body, event_id=f"oidc-{hire.number}"))
+    store_active_person(local_stack, hire_from_generic(hire.body, event_id=f"oidc-{hire.number}"))
     return hire
 
 

@@ -17,10 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +29,8 @@ import requests
 from hireproof.demo.actors import Phone
 from hireproof.identity import StagedUser
 from hireproof.identity.okta import OktaProvider
-from hireproof.local.defaults import DEMO_PARAMETERS, default_services, seed
-from hireproof.local.description import write_description
+from hireproof.local.defaults import DEMO_PARAMETERS, default_services, seed, store_active_person
+from hireproof.local.description import run_operator_command, write_description
 from hireproof.local.fakes.fulfillment import FakeFulfillment
 from hireproof.local.fakes.okta import FakeOkta
 from hireproof.local.runtime import ACCOUNT_ID
@@ -48,7 +45,6 @@ from onboarding_support import (
     TestHire,
     WorkflowStack,
     new_hire,
-    store_active_person,
     wait_until,
 )
 
@@ -69,7 +65,6 @@ PARAMETERS = {
 }
 MANAGER_EMAIL = "grace.manager@example.com"
 UNKNOWN_EMAIL = "nobody.at.all@example.com"
-COMMAND_TIMEOUT = 60
 # The IAM identity the local HTTP API reports for requests signed with the local credentials.
 LOCAL_AGENT = f"arn:aws:iam::{ACCOUNT_ID}:user/hireproof-local"
 RESET_STATES = [
@@ -134,7 +129,7 @@ class RecoveryStack:
             self.okta.enroll_factor(idp_user_id, factor)
         self.okta.sign_in(idp_user_id)
 
-        store_active_person(self.stack, hire, record, idp_user_id=idp_user_id)
+        store_active_person(self.stack, record, idp_user_id=idp_user_id)
         person = Person(hire, hire.onboarding_id, idp_user_id)
         self.people.append(person)
         return person
@@ -396,29 +391,14 @@ def test_duplicate_reset_step_resets_once(rs: RecoveryStack, self_service: SelfS
 
 
 # ================================================================= help desk
-def run_cli(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run the operator command in its own process, with only the stack file's AWS settings."""
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HIREPROOF_"))
-    }
-    return subprocess.run(  # noqa: S603 - this interpreter and this repository's command
-        [sys.executable, "-m", "hireproof.cli", "--local-file", str(stack_file), *arguments],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-
-
 def test_help_desk_mfa_reset_through_cli(rs: RecoveryStack, tmp_path: Path) -> None:
     person = rs.person(902, "Katherine", "Johnson", factors=("push", "sms", "token:software:totp"))
     stack_file = write_description(rs.stack, tmp_path / "local-stack.json")
 
-    started = run_cli(stack_file, "recovery", "start", "--person", person.person_id, "--json")
+    started = run_operator_command(stack_file, "recovery", "start", "--person", person.person_id, "--json")
     assert started.returncode == 0, started.stderr
     recovery_id = json.loads(started.stdout)["recovery_id"]
-    before = run_cli(stack_file, "recovery", "status", recovery_id)
+    before = run_operator_command(stack_file, "recovery", "status", recovery_id)
     link = wait_until(
         "the recovery link e-mail",
         lambda: next((m for m in rs.stack.sent_emails() if person.hire.personal_email in m.to), None),
@@ -427,8 +407,8 @@ def test_help_desk_mfa_reset_through_cli(rs: RecoveryStack, tmp_path: Path) -> N
     )
     token = Phone.from_email(rs.api, str(link.body)).token
     decision = rs.verify(token, person.hire)
-    after = run_cli(stack_file, "recovery", "status", recovery_id)
-    reset = run_cli(stack_file, "recovery", "reset", recovery_id, "--kind", "mfa")
+    after = run_operator_command(stack_file, "recovery", "status", recovery_id)
+    reset = run_operator_command(stack_file, "recovery", "reset", recovery_id, "--kind", "mfa")
     credential = rs.collect(token)
     execution = rs.wait_for_end(recovery_id)
 

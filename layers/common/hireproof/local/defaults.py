@@ -15,6 +15,7 @@ Identity Center runs inside moto, so it needs no fake, only its groups. A stack 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -24,6 +25,7 @@ from hireproof.local.fakes.cloudflare_api import FakeCloudflareApi
 from hireproof.local.fakes.fulfillment import FakeFulfillment
 from hireproof.local.fakes.okta import FakeOkta
 from hireproof.local.fakes.ssf_transmitter import FakeSsfTransmitter
+from hireproof.models import Hire, onboarding_id_for
 
 # Short waits so that the reminder and expiry paths finish within the demo. The
 # verification page API sends a heartbeat on every request, so a hire who is busy
@@ -82,3 +84,42 @@ def seed(stack: Any) -> None:
             okta_groups = {group["profile"]["name"] for group in service.groups.values()}
             for name in sorted(groups - okta_groups):
                 service.add_group(name)
+
+
+def store_active_person(stack: Any, record: Hire, **attributes: Any) -> str:
+    """Store an ACTIVE onboarding of `record` and its access state; return the onboarding id.
+
+    The items are the ones a finished onboarding leaves, for tests that need an ACTIVE person
+    without running an onboarding. `attributes` go on the onboarding item, such as the
+    identity provider's `idp_user_id`.
+    """
+    onboarding_id = onboarding_id_for(record.source, record.source_employee_id)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    table = stack.resource("dynamodb").Table(stack.physical_id("OnboardingTable"))
+    table.put_item(
+        Item={
+            "pk": onboarding_id,
+            "sk": "HIRE",
+            "onboarding_id": onboarding_id,
+            "state": "ACTIVE",
+            "hire": record.model_dump(mode="json", exclude_none=True),
+            "work_email": str(record.work_email).lower(),
+            "source": record.source.value,
+            "created_at": now,
+            "updated_at": now,
+            **attributes,
+        }
+    )
+    table.put_item(
+        Item={
+            "pk": onboarding_id,
+            "sk": "ACCESS",
+            "access_status": "ACTIVE",
+            "risk_level": "LOW",
+            "risk_event_time": "1970-01-01T00:00:00.000+00:00",
+            "risk_version": 0,
+            "step_up_required": False,
+            "verified_at": now,
+        }
+    )
+    return onboarding_id

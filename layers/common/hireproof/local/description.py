@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +71,24 @@ def write_description(stack: LocalStack, path: Path = DEFAULT_PATH) -> Path:
     # The rename makes a reader see either the old file or the whole new one.
     temporary.replace(path)
     return path
+
+
+def run_operator_command(
+    stack_file: Path, *arguments: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `hireproof --local-file <stack_file> ...` in its own process, as an operator would.
+
+    The child gets this process's environment without AWS_ and HIREPROOF_ variables, so its
+    only AWS settings are the ones in the stack file.
+    """
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "HIREPROOF_"))
+    }
+    return subprocess.run(  # noqa: S603 - this interpreter and this repository's command
+        [sys.executable, "-m", "hireproof.cli", "--local-file", str(stack_file), *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
