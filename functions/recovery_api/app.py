@@ -117,7 +117,7 @@ def start_recovery() -> Response[str]:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except ResetNotSupportedError:
-        logger.warning("recovery refused: the identity provider cannot reset")
+        logger.warning("recovery start rejected: the identity provider has no reset API")
         return _form(locale, status=501, error_key="page.entry.error.unavailable", email=email)
     # The token stays in the fragment, which browsers never send to a server.
     return Response(

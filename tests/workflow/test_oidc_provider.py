@@ -2,8 +2,9 @@
 
 A client is registered with the operator command. Each login starts at GET /oauth2/authorize
 over the real socket, as the relying party's redirect would. The browser then posts the work
-e-mail to /oauth2/login, follows the redirect to the verification page, and the phone part
-(`Phone`, the demo's API client) uploads the ID card and a selfie; the local engine decides.
+e-mail to /oauth2/login and follows the redirect to the verification page. There the phone
+part (`Phone`, the demo's API client) uploads the ID card and a selfie, and the local engine
+decides.
 The page's next step sends the browser to /oauth2/resume, which redirects to the client.
 The person is stored ACTIVE directly, as a finished onboarding leaves them.
 
@@ -166,7 +167,7 @@ class Browser:
             f"{self.api_url}/oauth2/login", params={"request": request_id}, timeout=HTTP_TIMEOUT
         )
         assert form.status_code == 200, form.text
-        # The form names the registered client, so the person knows who requests the sign-in.
+        # The form names the registered client that requests the sign-in.
         assert "Relying party (client_secret_" in form.text
         started = self.session.post(
             f"{self.api_url}/oauth2/login",

@@ -1,12 +1,12 @@
 """Recovery scenarios: a password or MFA reset only for the person who passes a new verification.
 
 - self-service password reset: the person types the work e-mail at /recovery, verifies,
-  chooses "password" and sees Okta's one-time reset link once;
+  chooses "password" and is shown Okta's one-time reset link once;
 - help desk MFA reset: an agent starts a recovery for a caller, the caller verifies from the
-  e-mailed link, the agent sees only "verified as <name>" and resets the MFA factors, and the
-  caller sees the enrollment credential once;
+  e-mailed link, the agent gets only "verified as <name>" and resets the MFA factors, and the
+  caller is shown the enrollment credential once;
 - impostor recovery attempt: someone with the person's work e-mail and ID card, but another
-  face, fails the verification; nothing is reset and security gets one alert.
+  face, fails the verification. Nothing is reset, and security gets one alert.
 
 Each scenario onboards a person of its own first (through the real onboarding, with Okta as
 the identity provider), so its alerts and audit records belong to it alone.

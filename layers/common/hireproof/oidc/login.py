@@ -49,7 +49,7 @@ def resume_path(request_id: str, session_id: str) -> str:
 def start_login(
     request_id: str, browser_secret: str | None, email: str, *, source_ip: str, locale: str
 ) -> str:
-    """Start the verification of whoever claims `email` and return the page's URL with its token.
+    """Start the verification of the person who claims `email` and return the page's URL with its token.
 
     Raises the flow's errors for an unknown, expired, used or foreign request, and
     RateLimitedError when the e-mail or the address started too many sign-ins.

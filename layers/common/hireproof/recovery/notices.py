@@ -1,8 +1,8 @@
 """The e-mail that notifies a person's manager of a completed password or MFA reset.
 
 The notice goes to the manager e-mail on the HR record, in the manager's own language when
-HireProof knows the manager as a person, in English otherwise. It names the person and the
-kind of reset so the manager can tell whether it was expected; it never contains the
+HireProof has an onboarding record for the manager, in English otherwise. It names the person and the
+kind of reset, so the manager can tell whether it was expected. It never contains the
 credential or anything from the verification.
 """
 

@@ -53,8 +53,8 @@ def _attributes(recovery_id: str, channel: RecoveryChannel) -> dict[str, str]:
 def require_a_reset(message: str) -> None:
     """Raise ResetNotSupportedError before anything starts when the provider can reset nothing.
 
-    IAM Identity Center has no reset API, so a person would verify for nothing. The answer
-    depends on the deployment only, never on the e-mail, so it reveals nobody.
+    IAM Identity Center has no reset API, so a person would verify for nothing. The error
+    depends on the deployment only, never on the e-mail, so it reveals no account.
     """
     capabilities = choice.provider_capabilities()
     if not (capabilities.resets_password or capabilities.resets_mfa):

@@ -1,10 +1,10 @@
 """Sessions that a person starts by typing a work e-mail: sign-ins and self-service recoveries.
 
 Before the verification, nothing reveals to the browser whether the e-mail belongs to anyone.
-An unknown e-mail, or a person who is not ACTIVE with ACTIVE access, gets a decoy session:
-the same screens, the same language (the browser's, never the HR record's), the same
-limits, and a verification that always ends FAILED with the reason `not_eligible`.
-The audit trail names the person, or a keyed hash of the e-mail for a decoy.
+An unknown e-mail, or a person whose onboarding or access is not ACTIVE, gets a decoy session.
+It has the same screens, limits and language (the browser's, never the HR record's), and its
+verification always ends FAILED with the reason `not_eligible`. The audit trail names the
+person who has the e-mail, eligible or not, or a keyed hash of an unknown e-mail.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def start_for_email(
     actor: str,
     attributes: Mapping[str, Any] | None = None,
 ) -> StartedSession:
-    """Start a session for whoever claims `email`; see the module docstring for the decoy rule.
+    """Start a session for the person who claims `email`; see the module docstring for decoys.
 
     Raises RateLimitedError before anything is looked up when a limit is used up.
     """

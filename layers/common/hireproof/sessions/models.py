@@ -46,7 +46,7 @@ class NextStep(StrEnum):
     CONTACT_HELP_DESK = "contact_help_desk"
     """A recovery that did not pass: the IT help desk, not HR, handles account access."""
     CONTINUE = "continue"
-    """A sign-in: the page goes on to `continue_url`, which answers the relying party."""
+    """A sign-in: the page goes on to `continue_url`, which redirects to the relying party."""
     RECOVERY_CHOICE = "recovery_choice"
     """PASSED self-service recovery: the person chooses a password or an MFA reset."""
     RECOVERY_AGENT = "recovery_agent"

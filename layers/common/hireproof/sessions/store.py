@@ -190,7 +190,7 @@ def start_interactive(
     """Create a session that the person opens at once in the browser that asked for it.
 
     Used for sign-ins and recoveries: no e-mail is sent, the token goes back to the caller.
-    Each start gets its own opaque session id (the page sees it), so a second sign-in never
+    Each start gets its own opaque session id (the page receives it), so a second sign-in never
     ends one in progress, and the id reveals neither the person nor a decoy.
     Returns the session and its token, which is stored only as a hash.
     """

@@ -65,7 +65,7 @@ def render(
         if error_key
         else ""
     )
-    # The client's registered name, so the person knows which application requests the sign-in.
+    # The client's registered name shows the person which application requests the sign-in.
     client = ""
     if client_name:
         text = translate("page.entry.login.client", locale, client=client_name)
