@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -35,3 +37,14 @@ def reset_clients() -> None:
     client.cache_clear()
     table.cache_clear()
     _session.cache_clear()
+
+
+def plain(value: Any) -> Any:
+    """Return a DynamoDB value with its Decimals turned back into int or float, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(item) for item in value]
+    return value

@@ -19,13 +19,13 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
+from hireproof import aws
 from hireproof.errors import (
     AuthorizationRequestExpiredError,
     AuthorizationRequestNotFoundError,
@@ -52,17 +52,6 @@ def sha256_hex(value: str) -> str:
 def utc_now_iso() -> str:
     """Return the current UTC time as ISO 8601 with seconds, for registration timestamps."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _plain(value: Any) -> Any:
-    # DynamoDB returns every number as Decimal; the records hold whole seconds and no floats.
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _item(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,7 +100,7 @@ class PendingRequest(BaseModel):
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> PendingRequest:
         """Read a record from its DynamoDB item."""
-        fields = {k: v for k, v in _plain(item).items() if k not in ("pk", "sk", "used_at")}
+        fields = {k: v for k, v in aws.plain(item).items() if k not in ("pk", "sk", "used_at")}
         return cls.model_validate(fields)
 
 
@@ -143,7 +132,7 @@ class CodeRecord(BaseModel):
     def from_item(cls, item: Mapping[str, Any]) -> CodeRecord:
         """Read a record from its DynamoDB item."""
         skipped = ("pk", "sk", "redeemed_at", "reused_at")
-        return cls.model_validate({k: v for k, v in _plain(item).items() if k not in skipped})
+        return cls.model_validate({k: v for k, v in aws.plain(item).items() if k not in skipped})
 
 
 class TokenRecord(BaseModel):
@@ -166,7 +155,7 @@ class TokenRecord(BaseModel):
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> TokenRecord:
         """Read a record from its DynamoDB item."""
-        return cls.model_validate({k: v for k, v in _plain(item).items() if k not in ("pk", "sk")})
+        return cls.model_validate({k: v for k, v in aws.plain(item).items() if k not in ("pk", "sk")})
 
 
 class OidcStore:
@@ -376,5 +365,5 @@ class OidcStore:
 
 
 def _registration(item: Mapping[str, Any]) -> ClientRegistration:
-    fields = {k: v for k, v in _plain(item).items() if k not in ("pk", "sk")}
+    fields = {k: v for k, v in aws.plain(item).items() if k not in ("pk", "sk")}
     return ClientRegistration.model_validate(fields)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from hireproof import aws
 from hireproof.models import Decision
 
 
@@ -61,16 +61,6 @@ class RecoveryOutcome(StrEnum):
     ERROR = "ERROR"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_plain(item) for item in value]
-    return value
-
-
 class Recovery(BaseModel):
     """One recovery request item. Times are epoch seconds; `expires_at` is the table's TTL."""
 
@@ -98,7 +88,7 @@ class Recovery(BaseModel):
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Recovery:
         """Build a recovery from its DynamoDB item."""
-        return cls.model_validate(_plain(item))
+        return cls.model_validate(aws.plain(item))
 
 
 # ----------------------------------------------------------------- HTTP shapes

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hireproof import aws
 from hireproof.models import Decision, VerificationPurpose
 
 
@@ -58,17 +58,6 @@ def session_id_for(onboarding_id: str, purpose: VerificationPurpose) -> str:
     return f"{onboarding_id}.{purpose.value}"
 
 
-def _plain(value: Any) -> Any:
-    """Convert DynamoDB Decimals back to int or float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | set | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
 class Session(BaseModel):
     """One verification session item. Times are epoch seconds, as the table's TTL needs."""
 
@@ -110,7 +99,7 @@ class Session(BaseModel):
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Session:
         """Build a session from a DynamoDB item; the ciphertext itself is never loaded into it."""
-        data = _plain({key: value for key, value in item.items() if key != "credential_ciphertext"})
+        data = aws.plain({key: value for key, value in item.items() if key != "credential_ciphertext"})
         data["has_credential"] = "credential_ciphertext" in item
         return cls.model_validate(data)
 
